@@ -16,6 +16,7 @@ public:
         case errc::end_of_stream: return "end of stream";
         case errc::invalid_argument: return "invalid argument";
         case errc::shutting_down: return "shutting down";
+        case errc::no_result: return "no result";
         }
         return "unknown covet error";
     }

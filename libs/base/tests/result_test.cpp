@@ -54,3 +54,20 @@ TEST_CASE("result<void>")
     CHECK(bad.error() == covet::errc::cancelled);
     CHECK_THROWS_AS(bad.value(), std::system_error);
 }
+
+namespace {
+struct no_default {
+    explicit no_default(int v) : value(v) {}
+    int value;
+};
+}  // namespace
+
+TEST_CASE("default-constructed results")
+{
+    covet::result<int> zero;
+    REQUIRE(zero.has_value());
+    CHECK(*zero == 0);
+    covet::result<no_default> empty;
+    CHECK(!empty.has_value());
+    CHECK(empty.error() == covet::errc::no_result);
+}

@@ -53,7 +53,7 @@ result<std::unique_ptr<asio::ip::tcp::acceptor>> open_acceptor(asio::io_context&
         acceptor->listen(options.backlog, ec);
     }
     if (ec) {
-        return ec;
+        return detail::normalize_error(ec);
     }
     return acceptor;
 }
@@ -121,7 +121,7 @@ result<listener> listener::start(runtime& rt, listen_options options, connection
     std::error_code ec;
     const auto address = asio::ip::make_address(options.address, ec);
     if (ec) {
-        return ec;
+        return detail::normalize_error(ec);
     }
     auto s = std::make_shared<state>();
     s->rt = &rt;
@@ -139,7 +139,7 @@ result<listener> listener::start(runtime& rt, listen_options options, connection
             // With port 0 the others must join the port the first one got.
             endpoint = (*acceptor)->local_endpoint(ec);
             if (ec) {
-                return ec;
+                return detail::normalize_error(ec);
             }
         }
         s->acceptors.push_back(std::move(*acceptor));

@@ -294,12 +294,22 @@ void runtime::spawn_here(worker& w, task<void> t)
                                                 }));
 }
 
+namespace {
+// Keeps the factory (and so the captures of a coroutine lambda) alive until the
+// task it produced has finished.
+task<void> keep_alive(std::shared_ptr<std::function<task<void>(std::size_t)>> factory, task<void> t)
+{
+    (void)factory;
+    co_await std::move(t);
+}
+}  // namespace
+
 void runtime::spawn_on_each(std::function<task<void>(std::size_t)> factory)
 {
     auto shared = std::make_shared<std::function<task<void>(std::size_t)>>(std::move(factory));
     for (auto& w : workers_) {
         asio::post(w->context, [this, wp = w.get(), shared] {
-            spawn_here(*wp, (*shared)(wp->index));
+            spawn_here(*wp, keep_alive(shared, (*shared)(wp->index)));
         });
     }
 }

@@ -18,6 +18,9 @@ std::error_code normalize_error(std::error_code ec) noexcept
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         return errc::end_of_stream;
     }
+    if (ec.category() == asio::error::get_system_category()) {
+        return {ec.value(), std::system_category()};
+    }
     return ec;
 }
 
@@ -32,12 +35,12 @@ task<result<tcp_stream>> connect_unbounded(std::string host, std::uint16_t port,
     auto [resolve_ec, endpoints] =
         co_await resolver.async_resolve(host, std::to_string(port), nothrow);
     if (resolve_ec) {
-        co_return resolve_ec;
+        co_return detail::normalize_error(resolve_ec);
     }
     asio::ip::tcp::socket socket(executor);
     auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, nothrow);
     if (connect_ec) {
-        co_return connect_ec;
+        co_return detail::normalize_error(connect_ec);
     }
     (void)endpoint;
     if (no_delay) {

@@ -180,6 +180,12 @@ tls_stream::tls_stream(asio::ip::tcp::socket socket, tls_context context)
 {
 }
 
+tls_stream::tls_stream(tcp_stream tcp, tls_context context)
+    : tls_stream(std::move(tcp.socket()), std::move(context))
+{
+    timeouts_ = tcp.timeouts();
+}
+
 task<result<void>> tls_stream::handshake_server()
 {
     auto r = co_await run_timed(
@@ -251,7 +257,7 @@ task<result<tls_stream>> connect_tls(std::string host, std::uint16_t port, tls_c
     if (!tcp) {
         co_return tcp.error();
     }
-    tls_stream stream(std::move(tcp->socket()), std::move(context));
+    tls_stream stream(std::move(*tcp), std::move(context));
     if (options.timeout.count() > 0) {
         stream.set_timeouts({options.timeout, options.timeout});
     }

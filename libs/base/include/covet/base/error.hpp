@@ -24,6 +24,8 @@ enum class errc {
     invalid_argument,
     /// Returned when the object is shutting down and no longer takes work.
     shutting_down,
+    /// Held by a default-constructed result<T> whose T has no default constructor.
+    no_result,
 };
 
 /// The category of covet::errc; its name() is "covet".

@@ -23,6 +23,11 @@ class [[nodiscard]] result {
 public:
     using value_type = T;
 
+    /// A value-initialized T (as std::expected does), or errc::no_result when
+    /// T has no default constructor. Exists because coroutine machinery (Asio's
+    /// co_spawn) needs default-constructible results.
+    result() : storage_(make_default()) {}
+
     template <class U = T,
               std::enable_if_t<std::is_constructible_v<T, U&&> &&
                                    !std::is_same_v<std::decay_t<U>, result> &&
@@ -82,6 +87,15 @@ public:
     }
 
 private:
+    static std::variant<T, std::error_code> make_default()
+    {
+        if constexpr (std::is_default_constructible_v<T>) {
+            return std::variant<T, std::error_code>(std::in_place_index<0>);
+        } else {
+            return std::variant<T, std::error_code>(std::in_place_index<1>, make_error_code(errc::no_result));
+        }
+    }
+
     void throw_if_error() const
     {
         if (!has_value()) {

@@ -102,7 +102,9 @@ public:
 
     /// Runs `t` on `worker` as a tracked task. Thread-safe.
     void spawn(std::size_t worker, task<void> t);
-    /// Calls `factory(i)` on worker i's thread for every worker and spawns the result there.
+    /// Calls `factory(i)` on worker i's thread for every worker and spawns the
+    /// result there. The factory lives until every task it made has finished,
+    /// so it may be a coroutine lambda with captures.
     void spawn_on_each(std::function<task<void>(std::size_t)> factory);
 
     /// Registers `fn` to run on `worker`'s thread when a stop is requested

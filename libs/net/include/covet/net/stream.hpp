@@ -11,6 +11,7 @@
 // the stream must outlive its operations.
 
 #include <covet/base/result.hpp>
+#include <covet/net/detail/error.hpp>
 #include <covet/net/task.hpp>
 
 #include <asio/buffer.hpp>
@@ -35,8 +36,6 @@ struct stream_timeouts {
 
 namespace detail {
 struct op_deadline;
-/// Maps Asio's end-of-stream codes to covet::errc::end_of_stream.
-std::error_code normalize_error(std::error_code ec) noexcept;
 }  // namespace detail
 
 /// A coroutine stream over any Asio AsyncStream (a TCP socket, an SSL stream).

@@ -4,17 +4,14 @@
 
 #include <covet/base/error.hpp>
 #include <covet/base/result.hpp>
+#include <covet/net/detail/error.hpp>
 #include <covet/net/task.hpp>
 
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/version.hpp>
 
-#if ASIO_VERSION >= 102400
 #include <asio/experimental/awaitable_operators.hpp>
-#else
-#include <asio/experimental/awaitable_operators.hpp>
-#endif
 
 #include <chrono>
 #include <system_error>
@@ -24,14 +21,15 @@
 
 namespace covet::net {
 
-/// Suspends for `duration`. Returns an empty code, or operation_aborted when
-/// the wait was cancelled (e.g. by a graceful stop's deadline).
+/// Suspends for `duration`. Returns an empty code, or one equal to
+/// std::errc::operation_canceled when the wait was cancelled (e.g. by a
+/// graceful stop's deadline).
 template <class Rep, class Period>
 task<std::error_code> sleep_for(std::chrono::duration<Rep, Period> duration)
 {
     asio::steady_timer timer(co_await asio::this_coro::executor, duration);
     auto [ec] = co_await timer.async_wait(nothrow);
-    co_return ec;
+    co_return detail::normalize_error(ec);
 }
 
 namespace detail {

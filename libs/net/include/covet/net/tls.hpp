@@ -66,6 +66,8 @@ class tls_stream : private detail::tls_context_holder,
                    public basic_stream<asio::ssl::stream<asio::ip::tcp::socket>> {
 public:
     tls_stream(asio::ip::tcp::socket socket, tls_context context);
+    /// Wraps an accepted or connected TCP stream, keeping its timeouts.
+    tls_stream(tcp_stream tcp, tls_context context);
 
     /// Server side of the handshake (bounded by the read timeout, if set).
     task<result<void>> handshake_server();
