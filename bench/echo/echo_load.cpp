@@ -12,8 +12,10 @@
 //
 // Every message has distinct content (a function of connection and sequence number), and
 // every echoed byte is compared with what was sent, so a lost, duplicated, reordered or
-// corrupted byte is reported as a mismatch. Exit status: 0 if all went well, 1 on any
-// mismatch, connection error, stalled connection or zero completed messages, 2 on bad usage.
+// corrupted byte is reported as a mismatch, and a connection whose oldest message has gone
+// unanswered for more than max(1 s, duration / 2) at the end as stalled. Exit status: 0 if
+// all went well, 1 on any mismatch, connection error, stalled connection or if no message
+// completed, 2 on bad usage.
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -182,7 +184,6 @@ struct connection {
     bool want_write = false;                   // EPOLLOUT is in the interest set
     std::uint64_t sent = 0;                    // bytes handed to send()
     std::uint64_t received = 0;                // bytes received and verified
-    std::uint64_t measured = 0;                // messages completed in the measured window
     std::unique_ptr<char[]> outgoing;          // message sent / size, being sent
     std::unique_ptr<char[]> expected;          // message received / size, being received
     std::unique_ptr<std::uint64_t[]> started;  // send time of message m at [m % pipeline]
@@ -362,7 +363,6 @@ void load::on_readable(connection& c)
         c.received += take;
         if (c.received % size == 0 && measuring) {
             latency_.record(now - c.started[seq % o_.pipeline]);
-            ++c.measured;
         }
     }
     pump_sends(c, now);
@@ -408,15 +408,22 @@ int load::run()
     const std::uint64_t cpu_used = cpu_begin ? cpu_time_ns() - *cpu_begin : 0;
     const std::uint64_t wall_used = now_ns() - measure_begin_;
 
-    // An open connection with a message in flight that completed nothing in the whole
-    // window: the server lost bytes or starved it.
+    // A connection whose oldest message in flight has waited longer than half the window
+    // (and at least a second) is stalled: the server lost bytes or starves it. Latencies that
+    // long on loopback mean something is broken, not slow.
+    const std::uint64_t end = now_ns();
+    const std::uint64_t stall_limit =
+        std::max<std::uint64_t>(1'000'000'000u, seconds_to_ns(o_.duration) / 2);
     std::uint64_t stalled = 0;
     for (connection& c : conns_) {
-        if (c.open && c.measured == 0 && c.sent > c.received) {
+        std::uint64_t oldest = c.received / o_.size;
+        if (c.open && c.sent > c.received && end - c.started[oldest % o_.pipeline] > stall_limit) {
             ++stalled;
             if (++complaints_ <= 10) {
-                std::fprintf(stderr, "echo_load: connection %u: no echo completed in %.1f s\n",
-                             c.id, o_.duration);
+                std::fprintf(stderr,
+                             "echo_load: connection %u: message %llu unanswered for %.1f s\n", c.id,
+                             static_cast<unsigned long long>(oldest),
+                             static_cast<double>(end - c.started[oldest % o_.pipeline]) / 1e9);
             }
         }
         if (c.fd >= 0) {

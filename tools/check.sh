@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds and runs every test of covet, as CI does:
+#   1. dev workflow: Debug, -Werror, ASan + UBSan, epoll backend
+#   2. iouring workflow: the same with the io_uring backend
+# Each workflow's tests include the install/consumer test and the vcpkg port check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/install-deps.sh
+start=$(date +%s)
+for preset in dev iouring; do
+    echo "=== covet: cmake --workflow --preset $preset"
+    cmake --workflow --preset "$preset"
+done
+echo "=== covet: all workflows passed in $(( $(date +%s) - start )) s"

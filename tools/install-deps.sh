@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 / Ubuntu 24.04 package that covet needs. This script
+# is the single source of truth for dependencies: CI (.ci/run -> tools/check.sh)
+# and the README's quick start call it.
+#
+#   tools/install-deps.sh            build + test dependencies
+#   tools/install-deps.sh --bench    also the benchmark tools and peer servers
+#
+# Runs apt-get as root (directly, or through sudo). Skips apt entirely when
+# everything is already installed.
+set -euo pipefail
+
+with_bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --bench) with_bench=1 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+packages=(
+    # toolchain
+    build-essential g++ clang cmake ninja-build pkg-config git
+    # libraries
+    libasio-dev       # covet::net: standalone Asio (coroutines, sockets, TLS glue)
+    liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
+    libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
+    # tests
+    doctest-dev       # unit tests
+    libbenchmark-dev  # microbenchmarks (libs/*/bench)
+    openssl ca-certificates curl util-linux procps
+    # tooling
+    clang-format clang-tidy
+)
+if [[ $with_bench == 1 ]]; then
+    packages+=(
+        wrk           # HTTP load generator
+        hyperfine     # whole-command timing
+        linux-perf    # perf stat
+    )
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo)" >&2; exit 1; }
+    as_root=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
