@@ -79,8 +79,7 @@ int main(int argc, char** argv)
 {
     auto options = parse(argc, argv);
     if (!options) {
-        std::fprintf(stderr,
-                     "usage: covet_echo [--address A] [--port P] [--threads N] [--tls] [--pin]\n");
+        std::fprintf(stderr, "usage: covet_echo [--address A] [--port P] [--threads N] [--tls] [--pin]\n");
         return 2;
     }
     covet::net::runtime rt({.threads = options->threads, .pin_threads = options->pin});
@@ -97,18 +96,18 @@ int main(int argc, char** argv)
         tls = std::move(*context);
     }
 
-    auto listener = covet::net::listener::start(
-        rt, {.address = options->address, .port = options->port},
-        [tls](covet::net::tcp_stream stream) -> covet::task<void> {
-            if (!tls) {
-                co_await echo(stream);
-                co_return;
-            }
-            covet::net::tls_stream secure(std::move(stream.socket()), *tls);
-            if (co_await secure.handshake_server()) {
-                co_await echo(secure);
-            }
-        });
+    auto listener =
+        covet::net::listener::start(rt, {.address = options->address, .port = options->port},
+                                    [tls](covet::net::tcp_stream stream) -> covet::task<void> {
+                                        if (!tls) {
+                                            co_await echo(stream);
+                                            co_return;
+                                        }
+                                        covet::net::tls_stream secure(std::move(stream.socket()), *tls);
+                                        if (co_await secure.handshake_server()) {
+                                            co_await echo(secure);
+                                        }
+                                    });
     if (!listener) {
         std::fprintf(stderr, "covet_echo: cannot listen on %s:%u: %s\n", options->address.c_str(),
                      options->port, listener.error().message().c_str());

@@ -60,8 +60,7 @@ std::uint64_t now_ns()
 {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 std::uint64_t seconds_to_ns(double seconds)
@@ -96,10 +95,7 @@ public:
 
     std::uint64_t count() const { return total_; }
     std::uint64_t max() const { return max_; }
-    double mean() const
-    {
-        return total_ ? static_cast<double>(sum_) / static_cast<double>(total_) : 0.0;
-    }
+    double mean() const { return total_ ? static_cast<double>(sum_) / static_cast<double>(total_) : 0.0; }
 
     // The value at quantile q (0 < q <= 1): the middle of the bucket holding the sample of
     // rank ceil(q * count), never more than the largest value recorded.
@@ -133,15 +129,13 @@ private:
             return static_cast<std::size_t>(value);
         }
         int shift = static_cast<int>(std::bit_width(value)) - 1 - sub_bits;
-        return (static_cast<std::size_t>(shift) << sub_bits) +
-               static_cast<std::size_t>(value >> shift);
+        return (static_cast<std::size_t>(shift) << sub_bits) + static_cast<std::size_t>(value >> shift);
     }
     static int shift_of(std::size_t i) { return i < 2 * sub_count ? 0 : int(i >> sub_bits) - 1; }
     static std::uint64_t lowest(std::size_t i)
     {
         int shift = shift_of(i);
-        return static_cast<std::uint64_t>(i - (static_cast<std::size_t>(shift) << sub_bits))
-               << shift;
+        return static_cast<std::uint64_t>(i - (static_cast<std::size_t>(shift) << sub_bits)) << shift;
     }
     static std::uint64_t width(std::size_t i) { return std::uint64_t{1} << shift_of(i); }
 
@@ -224,8 +218,8 @@ bool load::connect_all()
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     if (int rc = getaddrinfo(o_.host.c_str(), o_.port.c_str(), &hints, &found); rc != 0) {
-        std::fprintf(stderr, "echo_load: cannot resolve %s port %s: %s\n", o_.host.c_str(),
-                     o_.port.c_str(), gai_strerror(rc));
+        std::fprintf(stderr, "echo_load: cannot resolve %s port %s: %s\n", o_.host.c_str(), o_.port.c_str(),
+                     gai_strerror(rc));
         return false;
     }
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addresses(found, freeaddrinfo);
@@ -248,8 +242,8 @@ bool load::connect_all()
         timeval limit{.tv_sec = 5, .tv_usec = 0};
         setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
         if (connect(c.fd, found->ai_addr, found->ai_addrlen) < 0) {
-            std::fprintf(stderr, "echo_load: connection %zu to %s port %s: %s\n", i,
-                         o_.host.c_str(), o_.port.c_str(), std::strerror(errno));
+            std::fprintf(stderr, "echo_load: connection %zu to %s port %s: %s\n", i, o_.host.c_str(),
+                         o_.port.c_str(), std::strerror(errno));
             return false;
         }
         int one = 1;
@@ -348,8 +342,8 @@ void load::on_readable(connection& c)
         if (offset == 0) {
             fill_message(c.id, seq, c.expected.get(), o_.size);
         }
-        std::size_t take = std::min<std::size_t>(static_cast<std::size_t>(n) - pos,
-                                                 static_cast<std::size_t>(size - offset));
+        std::size_t take =
+            std::min<std::size_t>(static_cast<std::size_t>(n) - pos, static_cast<std::size_t>(size - offset));
         if (std::memcmp(buffer_.data() + pos, c.expected.get() + offset, take) != 0) {
             char what[128];
             std::snprintf(what, sizeof what, "echoed bytes differ from those sent (message %llu)",
@@ -412,16 +406,14 @@ int load::run()
     // (and at least a second) is stalled: the server lost bytes or starves it. Latencies that
     // long on loopback mean something is broken, not slow.
     const std::uint64_t end = now_ns();
-    const std::uint64_t stall_limit =
-        std::max<std::uint64_t>(1'000'000'000u, seconds_to_ns(o_.duration) / 2);
+    const std::uint64_t stall_limit = std::max<std::uint64_t>(1'000'000'000u, seconds_to_ns(o_.duration) / 2);
     std::uint64_t stalled = 0;
     for (connection& c : conns_) {
         std::uint64_t oldest = c.received / o_.size;
         if (c.open && c.sent > c.received && end - c.started[oldest % o_.pipeline] > stall_limit) {
             ++stalled;
             if (++complaints_ <= 10) {
-                std::fprintf(stderr,
-                             "echo_load: connection %u: message %llu unanswered for %.1f s\n", c.id,
+                std::fprintf(stderr, "echo_load: connection %u: message %llu unanswered for %.1f s\n", c.id,
                              static_cast<unsigned long long>(oldest),
                              static_cast<double>(end - c.started[oldest % o_.pipeline]) / 1e9);
             }
@@ -441,11 +433,10 @@ int load::run()
         "\"mean_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,"
         "\"p999_us\":%.2f,\"max_us\":%.2f,\"client_cpu\":%.3f,"
         "\"errors\":%llu,\"mismatches\":%llu,\"stalled_connections\":%llu}\n",
-        o_.connections, o_.size, o_.pipeline, seconds, static_cast<unsigned long long>(messages),
-        rate, rate * static_cast<double>(o_.size) / (1024.0 * 1024.0), us(latency_.mean()),
+        o_.connections, o_.size, o_.pipeline, seconds, static_cast<unsigned long long>(messages), rate,
+        rate * static_cast<double>(o_.size) / (1024.0 * 1024.0), us(latency_.mean()),
         us(double(latency_.quantile(0.5))), us(double(latency_.quantile(0.9))),
-        us(double(latency_.quantile(0.99))), us(double(latency_.quantile(0.999))),
-        us(double(latency_.max())),
+        us(double(latency_.quantile(0.99))), us(double(latency_.quantile(0.999))), us(double(latency_.max())),
         wall_used ? static_cast<double>(cpu_used) / static_cast<double>(wall_used) : 0.0,
         static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(mismatches_),
         static_cast<unsigned long long>(stalled));

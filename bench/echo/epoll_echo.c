@@ -33,7 +33,7 @@ enum {
 
 struct connection {
     int fd;
-    char *pending; /* bytes received but not yet echoed; allocated on first partial send */
+    char* pending; /* bytes received but not yet echoed; allocated on first partial send */
     size_t pending_off;
     size_t pending_len;
     struct connection *prev, *next; /* all open connections, to free them on shutdown */
@@ -42,16 +42,16 @@ struct connection {
 /* epoll_event.data.ptr of the two non-connection descriptors. */
 static char listener_tag, signal_tag;
 
-static struct connection *connections;
+static struct connection* connections;
 
 static void usage(void)
 {
     fprintf(stderr, "usage: covet_epoll_echo [--address A] [--port P]\n");
 }
 
-static int parse_port(const char *text, unsigned short *port)
+static int parse_port(const char* text, unsigned short* port)
 {
-    char *end;
+    char* end;
     errno = 0;
     unsigned long value = strtoul(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || value > 65535) {
@@ -61,7 +61,7 @@ static int parse_port(const char *text, unsigned short *port)
     return 0;
 }
 
-static void close_connection(int epfd, struct connection *c)
+static void close_connection(int epfd, struct connection* c)
 {
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -77,7 +77,7 @@ static void close_connection(int epfd, struct connection *c)
     free(c);
 }
 
-static int set_interest(int epfd, struct connection *c, uint32_t events)
+static int set_interest(int epfd, struct connection* c, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.ptr = c};
     return epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -100,7 +100,7 @@ static void accept_all(int epfd, int listen_fd)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct connection *c = calloc(1, sizeof *c);
+        struct connection* c = calloc(1, sizeof *c);
         if (!c) {
             close(fd);
             continue;
@@ -123,7 +123,7 @@ static void accept_all(int epfd, int listen_fd)
 
 /* Sends as much of `data` as the socket takes. Returns the number of bytes sent, or -1 if
  * the connection is broken. */
-static ssize_t send_some(int fd, const char *data, size_t len)
+static ssize_t send_some(int fd, const char* data, size_t len)
 {
     size_t done = 0;
     while (done < len) {
@@ -141,7 +141,7 @@ static ssize_t send_some(int fd, const char *data, size_t len)
     return (ssize_t)done;
 }
 
-static void on_readable(int epfd, struct connection *c)
+static void on_readable(int epfd, struct connection* c)
 {
     static char buffer[READ_CHUNK];
     ssize_t n = recv(c->fd, buffer, sizeof buffer, 0);
@@ -173,7 +173,7 @@ static void on_readable(int epfd, struct connection *c)
     }
 }
 
-static void on_writable(int epfd, struct connection *c)
+static void on_writable(int epfd, struct connection* c)
 {
     ssize_t sent = send_some(c->fd, c->pending + c->pending_off, c->pending_len);
     if (sent < 0) {
@@ -187,7 +187,7 @@ static void on_writable(int epfd, struct connection *c)
     }
 }
 
-static int open_listener(const char *address, unsigned short port)
+static int open_listener(const char* address, unsigned short port)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     if (inet_pton(AF_INET, address, &addr.sin_addr) != 1) {
@@ -201,21 +201,20 @@ static int open_listener(const char *address, unsigned short port)
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, SOMAXCONN) < 0) {
-        fprintf(stderr, "epoll_echo: cannot listen on %s port %u: %s\n", address, port,
-                strerror(errno));
+    if (bind(fd, (struct sockaddr*)&addr, sizeof addr) < 0 || listen(fd, SOMAXCONN) < 0) {
+        fprintf(stderr, "epoll_echo: cannot listen on %s port %u: %s\n", address, port, strerror(errno));
         close(fd);
         return -1;
     }
     return fd;
 }
 
-int main(int argc, char **argv)
+int main(int argc, char** argv)
 {
-    const char *address = "0.0.0.0";
+    const char* address = "0.0.0.0";
     unsigned short port = 7007;
     for (int i = 1; i < argc; ++i) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        const char* value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--address") == 0 && value) {
             address = value;
             ++i;
@@ -252,7 +251,7 @@ int main(int argc, char **argv)
 
     struct sockaddr_in bound;
     socklen_t bound_len = sizeof bound;
-    getsockname(listen_fd, (struct sockaddr *)&bound, &bound_len); /* resolves --port 0 */
+    getsockname(listen_fd, (struct sockaddr*)&bound, &bound_len); /* resolves --port 0 */
     printf("epoll_echo: TCP echo on %s port %u (single thread, epoll); Ctrl-C stops\n", address,
            ntohs(bound.sin_port));
     fflush(stdout);
@@ -269,7 +268,7 @@ int main(int argc, char **argv)
             return 1;
         }
         for (int i = 0; i < n; ++i) {
-            void *tag = events[i].data.ptr;
+            void* tag = events[i].data.ptr;
             if (tag == &listener_tag) {
                 accept_all(epfd, listen_fd);
             } else if (tag == &signal_tag) {
@@ -277,7 +276,7 @@ int main(int argc, char **argv)
             } else {
                 /* A connection closed earlier in this batch cannot appear later in it: it is
                  * only ever closed while handling its own event. */
-                struct connection *c = tag;
+                struct connection* c = tag;
                 /* Dispatch on our state, not on the event bits: EPOLLERR/EPOLLHUP come
                  * without EPOLLOUT, and reading then would reorder the echoed bytes. The
                  * failing send() or recv() closes the connection. */

@@ -66,7 +66,6 @@ bool is_transient_accept_error(const std::error_code& ec)
            ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
 }
 
-
 task<void> serve_connection(std::shared_ptr<listener::state> s, tcp_stream stream)
 {
     // The listener state (and so the handler object a coroutine lambda may
@@ -154,11 +153,20 @@ result<listener> listener::start(runtime& rt, listen_options options, connection
     return listener(std::move(s));
 }
 
-std::uint16_t listener::port() const noexcept { return state_->endpoint.port(); }
+std::uint16_t listener::port() const noexcept
+{
+    return state_->endpoint.port();
+}
 
-asio::ip::tcp::endpoint listener::local_endpoint() const { return state_->endpoint; }
+asio::ip::tcp::endpoint listener::local_endpoint() const
+{
+    return state_->endpoint;
+}
 
-std::uint64_t listener::accepted() const noexcept { return state_->accepted.load(std::memory_order_relaxed); }
+std::uint64_t listener::accepted() const noexcept
+{
+    return state_->accepted.load(std::memory_order_relaxed);
+}
 
 void listener::stop()
 {

@@ -71,7 +71,10 @@ stop_registration& stop_registration::operator=(stop_registration&& other) noexc
     return *this;
 }
 
-stop_registration::~stop_registration() { reset(); }
+stop_registration::~stop_registration()
+{
+    reset();
+}
 
 void stop_registration::reset() noexcept
 {
@@ -116,15 +119,24 @@ runtime::~runtime()
     workers_.clear();
 }
 
-asio::io_context& runtime::context(std::size_t index) { return workers_.at(index)->context; }
+asio::io_context& runtime::context(std::size_t index)
+{
+    return workers_.at(index)->context;
+}
 
 runtime::executor_type runtime::executor(std::size_t index)
 {
     return workers_.at(index)->context.get_executor();
 }
 
-runtime* runtime::current() noexcept { return current_runtime; }
-std::size_t runtime::current_worker() noexcept { return current_index; }
+runtime* runtime::current() noexcept
+{
+    return current_runtime;
+}
+std::size_t runtime::current_worker() noexcept
+{
+    return current_index;
+}
 
 void runtime::report(std::exception_ptr error) const
 {
@@ -274,8 +286,7 @@ void runtime::spawn(std::size_t index, task<void> t)
     if (current_runtime == this && current_index == index) {
         spawn_here(w, std::move(t));
     } else {
-        asio::post(w.context,
-                   [this, &w, t = std::move(t)]() mutable { spawn_here(w, std::move(t)); });
+        asio::post(w.context, [this, &w, t = std::move(t)]() mutable { spawn_here(w, std::move(t)); });
     }
 }
 
@@ -284,14 +295,13 @@ void runtime::spawn_here(worker& w, task<void> t)
     w.tracked.emplace_front();
     auto it = w.tracked.begin();
     asio::co_spawn(w.context, std::move(t),
-                   asio::bind_cancellation_slot(it->signal.slot(),
-                                                [this, &w, it](std::exception_ptr error) {
-                                                    if (error) {
-                                                        report(error);
-                                                    }
-                                                    w.tracked.erase(it);
-                                                    finish_if_idle(w);
-                                                }));
+                   asio::bind_cancellation_slot(it->signal.slot(), [this, &w, it](std::exception_ptr error) {
+                       if (error) {
+                           report(error);
+                       }
+                       w.tracked.erase(it);
+                       finish_if_idle(w);
+                   }));
 }
 
 namespace {
@@ -351,7 +361,10 @@ void runtime::unregister_stop(std::size_t index, std::uint64_t id) noexcept
     w.stop_callbacks.erase(id);
 }
 
-std::size_t runtime::tracked_tasks(std::size_t index) const { return workers_.at(index)->tracked.size(); }
+std::size_t runtime::tracked_tasks(std::size_t index) const
+{
+    return workers_.at(index)->tracked.size();
+}
 
 // ---------------------------------------------------------------------------
 

@@ -32,8 +32,7 @@ task<result<tcp_stream>> connect_unbounded(std::string host, std::uint16_t port,
 {
     auto executor = co_await asio::this_coro::executor;
     asio::ip::tcp::resolver resolver(executor);
-    auto [resolve_ec, endpoints] =
-        co_await resolver.async_resolve(host, std::to_string(port), nothrow);
+    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), nothrow);
     if (resolve_ec) {
         co_return detail::normalize_error(resolve_ec);
     }

@@ -51,8 +51,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     unsigned char* selected = nullptr;
     // Server preference: the first of our protocols that the client offers.
     if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(s->data()),
-                              static_cast<unsigned int>(s->size()), in,
-                              inlen) != OPENSSL_NPN_NEGOTIATED) {
+                              static_cast<unsigned int>(s->size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
         return SSL_TLSEXT_ERR_NOACK;
     }
     *out = selected;
@@ -90,8 +89,7 @@ result<std::string> read_file(const std::filesystem::path& path)
 }  // namespace
 
 result<tls_context> tls_context::server(std::string_view certificate_chain_pem,
-                                        std::string_view private_key_pem,
-                                        std::vector<std::string> alpn)
+                                        std::string_view private_key_pem, std::vector<std::string> alpn)
 {
     auto s = std::make_shared<state>(asio::ssl::context::tls_server);
     harden(s->context);
@@ -169,8 +167,14 @@ result<tls_context> tls_context::client(tls_client_options options)
     return tls_context(std::move(s));
 }
 
-asio::ssl::context& tls_context::native() noexcept { return state_->context; }
-bool tls_context::verifies_peer() const noexcept { return state_->verify_peer; }
+asio::ssl::context& tls_context::native() noexcept
+{
+    return state_->context;
+}
+bool tls_context::verifies_peer() const noexcept
+{
+    return state_->verify_peer;
+}
 
 // ---------------------------------------------------------------------------
 

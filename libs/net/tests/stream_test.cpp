@@ -80,24 +80,25 @@ TEST_CASE("large messages survive partial reads and writes")
     for (std::size_t i = 0; i < big.size(); ++i) {
         big[i] = static_cast<char>('a' + (i * 7) % 26);
     }
-    auto reply = block_on([](std::uint16_t port, const std::string& message) -> task<covet::result<std::string>> {
-        auto stream = co_await covet::net::connect("127.0.0.1", port);
-        if (!stream) {
-            co_return stream.error();
-        }
-        // Write and read concurrently: the echo would deadlock on full buffers otherwise.
-        std::string echoed(message.size(), '\0');
-        auto executor = co_await asio::this_coro::executor;
-        covet::net::spawn(executor, [](tcp_stream& s, const std::string& m) -> task<void> {
-            auto w = co_await s.write(asio::buffer(m));
-            CHECK(w.has_value());
-        }(*stream, message));
-        auto r = co_await stream->read_exactly(asio::buffer(echoed));
-        if (!r) {
-            co_return r.error();
-        }
-        co_return echoed;
-    }(l.port(), big));
+    auto reply =
+        block_on([](std::uint16_t port, const std::string& message) -> task<covet::result<std::string>> {
+            auto stream = co_await covet::net::connect("127.0.0.1", port);
+            if (!stream) {
+                co_return stream.error();
+            }
+            // Write and read concurrently: the echo would deadlock on full buffers otherwise.
+            std::string echoed(message.size(), '\0');
+            auto executor = co_await asio::this_coro::executor;
+            covet::net::spawn(executor, [](tcp_stream& s, const std::string& m) -> task<void> {
+                auto w = co_await s.write(asio::buffer(m));
+                CHECK(w.has_value());
+            }(*stream, message));
+            auto r = co_await stream->read_exactly(asio::buffer(echoed));
+            if (!r) {
+                co_return r.error();
+            }
+            co_return echoed;
+        }(l.port(), big));
     REQUIRE(reply.has_value());
     CHECK(*reply == big);
 }
@@ -112,7 +113,8 @@ TEST_CASE("gather write sends all buffers in order")
             co_return stream.error();
         }
         std::string head = "HTTP/1.1 200 OK\r\n", headers = "Content-Length: 5\r\n\r\n", body = "hello";
-        std::array<asio::const_buffer, 3> parts{asio::buffer(head), asio::buffer(headers), asio::buffer(body)};
+        std::array<asio::const_buffer, 3> parts{asio::buffer(head), asio::buffer(headers),
+                                                asio::buffer(body)};
         auto written = co_await stream->write(std::span<const asio::const_buffer>(parts));
         if (!written) {
             co_return written.error();
@@ -134,8 +136,8 @@ TEST_CASE("many concurrent connections are all served, on both workers")
     background_runtime bg;
     std::mutex m;
     std::set<std::size_t> workers_seen;
-    auto l = covet::net::listener::start(
-        bg.rt, {.address = "127.0.0.1"}, [&](tcp_stream stream) -> task<void> {
+    auto l =
+        covet::net::listener::start(bg.rt, {.address = "127.0.0.1"}, [&](tcp_stream stream) -> task<void> {
             {
                 std::lock_guard lock(m);
                 workers_seen.insert(covet::net::runtime::current_worker());
@@ -171,14 +173,14 @@ TEST_CASE("single acceptor mode hands connections to workers round-robin")
     background_runtime bg;
     std::mutex m;
     std::vector<std::size_t> workers_seen;
-    auto l = covet::net::listener::start(bg.rt, {.address = "127.0.0.1", .reuse_port = false},
-                                         [&](tcp_stream stream) -> task<void> {
-                                             {
-                                                 std::lock_guard lock(m);
-                                                 workers_seen.push_back(covet::net::runtime::current_worker());
-                                             }
-                                             co_await echo_handler(std::move(stream));
-                                         });
+    auto l = covet::net::listener::start(
+        bg.rt, {.address = "127.0.0.1", .reuse_port = false}, [&](tcp_stream stream) -> task<void> {
+            {
+                std::lock_guard lock(m);
+                workers_seen.push_back(covet::net::runtime::current_worker());
+            }
+            co_await echo_handler(std::move(stream));
+        });
     REQUIRE(l.has_value());
     for (int i = 0; i < 4; ++i) {
         auto reply = block_on(connect_and_round_trip("127.0.0.1", l->port(), "rr"));
@@ -217,11 +219,11 @@ TEST_CASE("binding a port in use without SO_REUSEPORT is an error value")
 TEST_CASE("end of stream is reported as covet::errc::end_of_stream")
 {
     background_runtime bg;
-    auto l = covet::net::listener::start(bg.rt, {.address = "127.0.0.1"},
-                                         [](tcp_stream stream) -> task<void> {
-                                             co_await stream.write(asio::buffer("bye", 3));
-                                             stream.close();
-                                         });
+    auto l =
+        covet::net::listener::start(bg.rt, {.address = "127.0.0.1"}, [](tcp_stream stream) -> task<void> {
+            co_await stream.write(asio::buffer("bye", 3));
+            stream.close();
+        });
     REQUIRE(l.has_value());
     auto outcome = block_on([](std::uint16_t port) -> task<std::error_code> {
         auto stream = co_await covet::net::connect("127.0.0.1", port);
@@ -241,8 +243,7 @@ TEST_CASE("a read timeout fires as covet::errc::timed_out")
     std::atomic<bool> timed_out{false};
     std::atomic<bool> usable_after{false};
     auto l = covet::net::listener::start(
-        bg.rt, {.address = "127.0.0.1", .timeouts = {.read = 100ms}},
-        [&](tcp_stream stream) -> task<void> {
+        bg.rt, {.address = "127.0.0.1", .timeouts = {.read = 100ms}}, [&](tcp_stream stream) -> task<void> {
             std::array<char, 16> buffer;
             auto n = co_await stream.read_some(asio::buffer(buffer));  // the client stays silent
             timed_out = (n.error() == covet::errc::timed_out);
@@ -290,18 +291,17 @@ TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
     auto options = background_runtime::default_options();
     covet::net::runtime rt(options);
     std::atomic<int> started{0};
-    auto l = covet::net::listener::start(rt, {.address = "127.0.0.1"},
-                                         [&](tcp_stream stream) -> task<void> {
-                                             std::array<char, 64> buffer;
-                                             auto n = co_await stream.read_some(asio::buffer(buffer));
-                                             if (!n) {
-                                                 co_return;
-                                             }
-                                             ++started;
-                                             // Slow work in flight while the stop is requested.
-                                             co_await covet::net::sleep_for(300ms);
-                                             co_await stream.write(asio::buffer(buffer.data(), *n));
-                                         });
+    auto l = covet::net::listener::start(rt, {.address = "127.0.0.1"}, [&](tcp_stream stream) -> task<void> {
+        std::array<char, 64> buffer;
+        auto n = co_await stream.read_some(asio::buffer(buffer));
+        if (!n) {
+            co_return;
+        }
+        ++started;
+        // Slow work in flight while the stop is requested.
+        co_await covet::net::sleep_for(300ms);
+        co_await stream.write(asio::buffer(buffer.data(), *n));
+    });
     REQUIRE(l.has_value());
     rt.start();
     const auto port = l->port();

@@ -37,26 +37,26 @@ struct tls_fixture {
 covet::net::listener start_tls_echo(covet::net::runtime& rt, tls_context server, std::string& alpn_seen,
                                     std::atomic<int>& handshakes_failed)
 {
-    auto l = covet::net::listener::start(
-        rt, {.address = "127.0.0.1", .timeouts = {.read = 5s, .write = 5s}},
-        [server, &alpn_seen, &handshakes_failed](tcp_stream tcp) -> task<void> {
-            tls_stream stream(std::move(tcp), server);
-            if (!co_await stream.handshake_server()) {
-                ++handshakes_failed;
-                co_return;
-            }
-            alpn_seen = std::string(stream.alpn_protocol());
-            std::array<char, 4096> buffer;
-            for (;;) {
-                auto n = co_await stream.read_some(asio::buffer(buffer));
-                if (!n) {
-                    co_return;
-                }
-                if (!co_await stream.write(asio::buffer(buffer.data(), *n))) {
-                    co_return;
-                }
-            }
-        });
+    auto l =
+        covet::net::listener::start(rt, {.address = "127.0.0.1", .timeouts = {.read = 5s, .write = 5s}},
+                                    [server, &alpn_seen, &handshakes_failed](tcp_stream tcp) -> task<void> {
+                                        tls_stream stream(std::move(tcp), server);
+                                        if (!co_await stream.handshake_server()) {
+                                            ++handshakes_failed;
+                                            co_return;
+                                        }
+                                        alpn_seen = std::string(stream.alpn_protocol());
+                                        std::array<char, 4096> buffer;
+                                        for (;;) {
+                                            auto n = co_await stream.read_some(asio::buffer(buffer));
+                                            if (!n) {
+                                                co_return;
+                                            }
+                                            if (!co_await stream.write(asio::buffer(buffer.data(), *n))) {
+                                                co_return;
+                                            }
+                                        }
+                                    });
     REQUIRE(l.has_value());
     return *l;
 }
@@ -100,11 +100,12 @@ task<covet::result<std::string>> tls_round_trip(std::string server_name, std::ui
 TEST_CASE_FIXTURE(tls_fixture, "TLS echo with a self-signed certificate and ALPN h2")
 {
     background_runtime bg;
-    auto server = tls_context::server(certificate.certificate_pem, certificate.private_key_pem,
-                                      {"h2", "http/1.1"});
+    auto server =
+        tls_context::server(certificate.certificate_pem, certificate.private_key_pem, {"h2", "http/1.1"});
     REQUIRE(server.has_value());
-    auto client = tls_context::client(
-        {.verify_peer = true, .ca_certificates_pem = certificate.certificate_pem, .alpn = {"h2", "http/1.1"}});
+    auto client = tls_context::client({.verify_peer = true,
+                                       .ca_certificates_pem = certificate.certificate_pem,
+                                       .alpn = {"h2", "http/1.1"}});
     REQUIRE(client.has_value());
     std::string server_alpn;
     std::atomic<int> failed{0};
@@ -138,14 +139,15 @@ TEST_CASE_FIXTURE(tls_fixture, "TLS echo with a self-signed certificate and ALPN
 TEST_CASE_FIXTURE(tls_fixture, "ALPN falls back to the client's only common protocol, or none")
 {
     background_runtime bg;
-    auto server = tls_context::server(certificate.certificate_pem, certificate.private_key_pem,
-                                      {"h2", "http/1.1"});
+    auto server =
+        tls_context::server(certificate.certificate_pem, certificate.private_key_pem, {"h2", "http/1.1"});
     REQUIRE(server.has_value());
     std::string server_alpn;
     std::atomic<int> failed{0};
     auto l = start_tls_echo(bg.rt, *server, server_alpn, failed);
 
-    auto http1 = tls_context::client({.ca_certificates_pem = certificate.certificate_pem, .alpn = {"http/1.1"}});
+    auto http1 =
+        tls_context::client({.ca_certificates_pem = certificate.certificate_pem, .alpn = {"http/1.1"}});
     REQUIRE(http1.has_value());
     std::string negotiated;
     auto r1 = block_on(tls_round_trip("localhost", l.port(), *http1, "x", &negotiated));

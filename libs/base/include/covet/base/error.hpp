@@ -39,4 +39,5 @@ inline std::error_code make_error_code(errc e) noexcept
 }  // namespace covet
 
 template <>
-struct std::is_error_code_enum<covet::errc> : std::true_type {};
+struct std::is_error_code_enum<covet::errc> : std::true_type {
+};

@@ -17,8 +17,7 @@ namespace covet {
 template <class T>
 class [[nodiscard]] result {
     static_assert(!std::is_reference_v<T>, "result<T&> is not supported; use a pointer");
-    static_assert(!std::is_same_v<std::decay_t<T>, std::error_code>,
-                  "result<std::error_code> is ambiguous");
+    static_assert(!std::is_same_v<std::decay_t<T>, std::error_code>, "result<std::error_code> is ambiguous");
 
 public:
     using value_type = T;
@@ -29,8 +28,7 @@ public:
     result() : storage_(make_default()) {}
 
     template <class U = T,
-              std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                   !std::is_same_v<std::decay_t<U>, result> &&
+              std::enable_if_t<std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, result> &&
                                    !std::is_error_code_enum_v<std::decay_t<U>> &&
                                    !std::is_same_v<std::decay_t<U>, std::error_code>,
                                int> = 0>
@@ -52,10 +50,7 @@ public:
     explicit operator bool() const noexcept { return has_value(); }
 
     /// The error; a default (success) code when there is a value.
-    std::error_code error() const noexcept
-    {
-        return has_value() ? std::error_code{} : std::get<1>(storage_);
-    }
+    std::error_code error() const noexcept { return has_value() ? std::error_code{} : std::get<1>(storage_); }
 
     T& value() &
     {

@@ -73,8 +73,7 @@ struct offload_outcome<void> {
 /// Runs `fn()` on `pool` and resumes the calling coroutine on its own executor
 /// with fn's value; an exception thrown by fn is rethrown in the caller.
 template <class F>
-    requires std::invocable<F&>
-task<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F fn)
+requires std::invocable<F&> task<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F fn)
 {
     using R = std::invoke_result_t<F&>;
     detail::offload_outcome<R> outcome;
@@ -83,8 +82,7 @@ task<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F fn)
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
         [&fn, &outcome, &pool](auto handler) {
             auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-            asio::post(pool, [&fn, &outcome, handler = std::move(handler),
-                              work = std::move(work)]() mutable {
+            asio::post(pool, [&fn, &outcome, handler = std::move(handler), work = std::move(work)]() mutable {
                 outcome.run(fn);
                 auto resume_on = work.get_executor();
                 asio::post(resume_on, std::move(handler));
@@ -98,8 +96,7 @@ task<std::invoke_result_t<F&>> offload(asio::thread_pool& pool, F fn)
 /// offload() on the current runtime's pool (or a process-wide pool when the
 /// caller is not a runtime worker).
 template <class F>
-    requires std::invocable<F&>
-task<std::invoke_result_t<F&>> offload(F fn)
+requires std::invocable<F&> task<std::invoke_result_t<F&>> offload(F fn)
 {
     return offload(detail::current_offload_pool(), std::move(fn));
 }

@@ -39,8 +39,7 @@ public:
     /// picks its most preferred protocol the client offers. Errors: the
     /// OpenSSL reason (bad PEM, key not matching the certificate).
     static result<tls_context> server(std::string_view certificate_chain_pem,
-                                      std::string_view private_key_pem,
-                                      std::vector<std::string> alpn = {});
+                                      std::string_view private_key_pem, std::vector<std::string> alpn = {});
     static result<tls_context> server_from_files(const std::filesystem::path& certificate_chain,
                                                  const std::filesystem::path& private_key,
                                                  std::vector<std::string> alpn = {});
@@ -95,8 +94,7 @@ struct self_signed_certificate {
 /// valid for `valid_for`, with subjectAltNames for `dns_names` and
 /// `ip_addresses`. For tests and development only.
 result<self_signed_certificate> make_self_signed_certificate(
-    std::string common_name = "localhost",
-    std::vector<std::string> dns_names = {"localhost"},
+    std::string common_name = "localhost", std::vector<std::string> dns_names = {"localhost"},
     std::vector<std::string> ip_addresses = {"127.0.0.1", "::1"},
     std::chrono::hours valid_for = std::chrono::hours(24 * 30));
 

@@ -78,8 +78,8 @@ asio::ip::tcp::socket& basic_stream<AsyncStream>::socket() noexcept
 
 template <class AsyncStream>
 template <class Operation>
-task<result<std::size_t>> basic_stream<AsyncStream>::run_timed(
-    Operation op, std::chrono::milliseconds limit, std::shared_ptr<detail::op_deadline>& deadline)
+task<result<std::size_t>> basic_stream<AsyncStream>::run_timed(Operation op, std::chrono::milliseconds limit,
+                                                               std::shared_ptr<detail::op_deadline>& deadline)
 {
     if (limit.count() <= 0) {
         auto outcome = co_await op(nothrow);
@@ -117,9 +117,8 @@ task<result<std::size_t>> basic_stream<AsyncStream>::run_timed(
 template <class AsyncStream>
 task<result<std::size_t>> basic_stream<AsyncStream>::read_some(asio::mutable_buffer buffer)
 {
-    return run_timed(
-        [this, buffer](auto token) { return stream_.async_read_some(buffer, std::move(token)); },
-        timeouts_.read, read_deadline_);
+    return run_timed([this, buffer](auto token) { return stream_.async_read_some(buffer, std::move(token)); },
+                     timeouts_.read, read_deadline_);
 }
 
 template <class AsyncStream>
