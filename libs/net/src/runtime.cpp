@@ -334,7 +334,7 @@ stop_registration runtime::on_stop(std::size_t index, std::function<void()> fn)
     }
     if (stop_requested()) {
         // begin_stop may already have taken the callbacks: run late ones too.
-        asio::post(w.context, [this, &w, id] {
+        asio::post(w.context, [&w, id] {
             std::function<void()> late;
             {
                 std::lock_guard lock(w.stop_mutex);

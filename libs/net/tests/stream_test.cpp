@@ -221,7 +221,7 @@ TEST_CASE("end of stream is reported as covet::errc::end_of_stream")
     background_runtime bg;
     auto l =
         covet::net::listener::start(bg.rt, {.address = "127.0.0.1"}, [](tcp_stream stream) -> task<void> {
-            co_await stream.write(asio::buffer("bye", 3));
+            (void)co_await stream.write(asio::buffer("bye", 3));
             stream.close();
         });
     REQUIRE(l.has_value());
@@ -300,7 +300,7 @@ TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
         ++started;
         // Slow work in flight while the stop is requested.
         co_await covet::net::sleep_for(300ms);
-        co_await stream.write(asio::buffer(buffer.data(), *n));
+        (void)co_await stream.write(asio::buffer(buffer.data(), *n));
     });
     REQUIRE(l.has_value());
     rt.start();

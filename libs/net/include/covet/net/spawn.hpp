@@ -45,20 +45,24 @@ T block_on(task<T> t)
 {
     asio::io_context context{1};
     std::exception_ptr error;
-    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
-    asio::co_spawn(context, std::move(t), [&](std::exception_ptr e, auto... v) {
-        error = e;
-        if constexpr (sizeof...(v) == 0) {
-            value.emplace(true);
-        } else if (!e) {
-            value.emplace(std::move(v)...);
+    if constexpr (std::is_void_v<T>) {
+        asio::co_spawn(context, std::move(t), [&](std::exception_ptr e) -> void { error = e; });
+        context.run();
+        if (error) {
+            std::rethrow_exception(error);
         }
-    });
-    context.run();
-    if (error) {
-        std::rethrow_exception(error);
-    }
-    if constexpr (!std::is_void_v<T>) {
+    } else {
+        std::optional<T> value;
+        asio::co_spawn(context, std::move(t), [&](std::exception_ptr e, T v) -> void {
+            error = e;
+            if (!e) {
+                value.emplace(std::move(v));
+            }
+        });
+        context.run();
+        if (error) {
+            std::rethrow_exception(error);
+        }
         return std::move(*value);
     }
 }
