@@ -55,3 +55,47 @@ function(covet_add_bench lib)
     add_test(NAME "${lib}: bench smoke" COMMAND ${target} --benchmark_min_time=0.01)
     set_tests_properties("${lib}: bench smoke" PROPERTIES LABELS "${lib};bench" TIMEOUT 300)
 endfunction()
+
+# covet_add_fuzzers(<lib> [SECONDS <n>] [LINK <target>...])
+#   Each libs/<lib>/fuzz/<name>_fuzz.cpp defines LLVMFuzzerTestOneInput.
+#   - With COVET_FUZZ=ON (clang; the `fuzz` preset instruments everything with
+#     -fsanitize=fuzzer-no-link) it becomes a libFuzzer binary, run by ctest for
+#     SECONDS (default 20) on libs/<lib>/fuzz/corpus/<name>/.
+#   - Otherwise it links tests/support/fuzz_driver.cpp, which replays the corpus
+#     and a few thousand deterministic mutations of it, so every build (ASan,
+#     io_uring, clang) exercises the target.
+#   ctest label: "<lib>;fuzz".
+function(covet_add_fuzzers lib)
+    cmake_parse_arguments(ARG "" "SECONDS" "LINK" ${ARGN})
+    if(NOT COVET_BUILD_TESTS)
+        return()
+    endif()
+    if(NOT ARG_SECONDS)
+        set(ARG_SECONDS 20)
+    endif()
+    file(GLOB sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/*_fuzz.cpp")
+    foreach(source IN LISTS sources)
+        get_filename_component(name "${source}" NAME_WE)
+        string(REGEX REPLACE "_fuzz$" "" short "${name}")
+        set(target covet_${lib}_fuzz_${short})
+        set(corpus "${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${short}")
+        if(COVET_FUZZ)
+            add_executable(${target} ${source})
+            target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+            set(run_dir "${CMAKE_CURRENT_BINARY_DIR}/fuzz-${short}")
+            file(MAKE_DIRECTORY "${run_dir}")
+            add_test(NAME "${lib}: fuzz ${short}"
+                     COMMAND ${target} -max_total_time=${ARG_SECONDS} -timeout=10 -rss_limit_mb=2048
+                             -artifact_prefix=${run_dir}/ ${run_dir} ${corpus})
+        else()
+            add_executable(${target} ${source} "${PROJECT_SOURCE_DIR}/tests/support/fuzz_driver.cpp")
+            target_compile_definitions(${target} PRIVATE COVET_FUZZ_CORPUS_DIR="${corpus}")
+            add_test(NAME "${lib}: fuzz ${short} (replay)" COMMAND ${target})
+        endif()
+        target_link_libraries(${target} PRIVATE covet::${lib} ${ARG_LINK})
+        covet_target_warnings(${target})
+        get_property(fuzz_tests DIRECTORY PROPERTY TESTS)
+        list(GET fuzz_tests -1 test_name)
+        set_tests_properties("${test_name}" PROPERTIES LABELS "${lib};fuzz" TIMEOUT 600)
+    endforeach()
+endfunction()
