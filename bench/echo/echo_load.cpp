@@ -208,7 +208,7 @@ private:
     std::uint64_t errors_ = 0;
     std::uint64_t mismatches_ = 0;
     std::uint64_t complaints_ = 0;  // lines printed on stderr, capped
-    std::array<char, 64 * 1024> buffer_{};
+    std::array<char, std::size_t{64} * 1024> buffer_{};
 };
 
 bool load::connect_all()
@@ -390,7 +390,7 @@ int load::run()
         }
         for (int i = 0; i < n; ++i) {
             connection& c = *static_cast<connection*>(events[i].data.ptr);
-            // A connection failed earlier in this batch is closed; its event is stale.
+            // on_readable() may close the connection (EOF, error, mismatch): check again.
             if (c.open && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
                 on_readable(c);
             }
@@ -504,6 +504,11 @@ std::optional<options> parse(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    std::string_view first = argc > 1 ? argv[1] : "";
+    if (first == "--help" || first == "-h") {
+        usage();
+        return 0;
+    }
     auto o = parse(argc, argv);
     if (!o) {
         usage();

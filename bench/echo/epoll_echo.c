@@ -11,7 +11,7 @@
  * buffer without bound). Connections close on EOF or error. SIGINT/SIGTERM, received via
  * a signalfd so that no signal can slip in between a check and epoll_wait(), stop it.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* accept4(); NOLINT(bugprone-reserved-identifier) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -226,7 +226,11 @@ int main(int argc, char** argv)
         }
     }
 
-    /* Block the stop signals and read them from a descriptor in the same epoll set. */
+    /* Block the stop signals and read them from a descriptor in the same epoll set. A signal
+     * ignored at start-up (bash ignores SIGINT in background jobs) would be discarded rather
+     * than queued, so restore the default disposition first. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);

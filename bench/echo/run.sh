@@ -14,6 +14,7 @@ export LC_ALL=C # "." in $EPOCHREALTIME and numbers whatever the user's locale
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$script_dir/../.." && pwd)
 command_line="$0$(printf ' %q' "$@")"
+started_at=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 runs=5
 duration=5
@@ -147,11 +148,16 @@ results=$work/results.tsv
 # --- Server lifecycle ------------------------------------------------------------------------
 
 server_pid=
+load_pid=
 
+# Runs on every exit, including Ctrl-C and errors: nothing we started survives us.
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -KILL "$server_pid" 2>/dev/null || true
+    # SIGTERM to `timeout` is passed on to the load generator; the server just goes.
+    if [[ -n $load_pid ]] && kill -TERM "$load_pid" 2>/dev/null; then
+        wait "$load_pid" 2>/dev/null || true
+    fi
+    if [[ -n $server_pid ]] && kill -KILL "$server_pid" 2>/dev/null; then
         wait "$server_pid" 2>/dev/null || true
     fi
     if [[ -z $out_dir ]]; then
@@ -159,8 +165,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT
+trap 'echo "run.sh: terminated" >&2; exit 143' TERM
 
 # True if something accepts connections on 127.0.0.1:$1.
 port_open() {
@@ -252,14 +258,19 @@ for i in "${!names[@]}"; do
         ticks_before=$(cpu_ticks "$server_pid") || ticks_before=0
         started=$EPOCHREALTIME
         status=0
+        # In the background so that a signal interrupts `wait` at once and the traps run.
         timeout "$run_limit" taskset -c "$client_cpu" "$load_bin" --host 127.0.0.1 \
             --port "$port" --connections "$connections" --size "$size" \
             --pipeline "$pipeline" --duration "$duration" --warmup "$warmup" \
-            >"$json" 2>"$json.err" || status=$?
+            >"$json" 2>"$json.err" &
+        load_pid=$!
+        wait "$load_pid" || status=$?
+        load_pid=
         finished=$EPOCHREALTIME
         ticks_after=$(cpu_ticks "$server_pid") || ticks_after=$ticks_before
-        server_busy=$(python3 -c \
-            "print(round(($ticks_after - $ticks_before) / $clock_ticks / ($finished - $started), 3))")
+        # Cores the server kept busy: CPU seconds over wall seconds.
+        busy="($ticks_after - $ticks_before) / $clock_ticks / ($finished - $started)"
+        server_busy=$(python3 -c "print(round($busy, 3))")
         if ((status != 0)) || [[ ! -s $json ]]; then
             echo "run.sh: $name run $run failed (status $status):" >&2
             sed 's/^/    /' "$json.err" "$json" >&2
@@ -281,7 +292,7 @@ done
 # --- Report ----------------------------------------------------------------------------------
 
 cpu_model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-python3 - "$results" "$runs" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$(uname -srm)" \
+python3 - "$results" "$runs" "$started_at" "$(uname -srm)" \
     "${cpu_model:-unknown} ($(nproc) CPUs available)" "$command_line" \
     "$connections" "$size" "$pipeline" "$warmup" "$duration" "$server_cpu" "$client_cpu" \
     "${names[@]}" <<'EOF'
@@ -328,8 +339,8 @@ print("msgs/s: completed round trips per second; p50/p99: round-trip latency (me
       "measured window.")
 if ceiling and median(rows[0], "client_cpu") > 0.95:
     print()
-    print("Warning: the load generator was saturated while measuring the ceiling, so the "
-          "ceiling is understated and the ratios overstated.")
+    print("Warning: the load generator was saturated while measuring the ceiling: the ceiling "
+          "may be the load generator's limit rather than the server's, and the ratios overstated.")
 EOF
 
 if ((failed)); then
