@@ -8,6 +8,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         net      COVET_BUILD_NET
         io-uring COVET_IO_URING
+        http     COVET_BUILD_HTTP
 )
 
 vcpkg_cmake_configure(

@@ -1,0 +1,162 @@
+#pragma once
+// covet::http::response: what a handler returns. The server adds Date,
+// Server, Content-Length and Connection; everything else is the handler's.
+//
+// Header storage is an inline buffer of serialized field lines, so building a
+// typical response allocates nothing. Bodies are either owned (std::string) or
+// borrowed views of data that outlives the response (string literals, static
+// tables): the static_* builders take such views.
+
+#include <covet/http/status.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace covet::http {
+
+namespace detail {
+/// A growable byte buffer with `N` bytes of inline storage.
+template <std::size_t N>
+class inline_buffer {
+public:
+    inline_buffer() = default;
+    inline_buffer(const inline_buffer& other) { append(other.view()); }
+    inline_buffer& operator=(const inline_buffer& other)
+    {
+        if (this != &other) {
+            clear();
+            append(other.view());
+        }
+        return *this;
+    }
+    inline_buffer(inline_buffer&& other) noexcept { *this = std::move(other); }
+    inline_buffer& operator=(inline_buffer&& other) noexcept
+    {
+        if (this != &other) {
+            heap_ = std::move(other.heap_);
+            capacity_ = other.capacity_;
+            size_ = other.size_;
+            if (!heap_) {
+                std::copy(other.inline_.data(), other.inline_.data() + size_, inline_.data());
+            }
+            other.capacity_ = N;
+            other.size_ = 0;
+        }
+        return *this;
+    }
+
+    void append(std::string_view s)
+    {
+        if (size_ + s.size() > capacity_) {
+            grow(size_ + s.size());
+        }
+        std::copy(s.begin(), s.end(), data() + size_);
+        size_ += s.size();
+    }
+    void erase(std::size_t pos, std::size_t count) noexcept
+    {
+        char* d = data();
+        std::copy(d + pos + count, d + size_, d + pos);
+        size_ -= count;
+    }
+    void clear() noexcept { size_ = 0; }
+    std::string_view view() const noexcept { return {data(), size_}; }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    char* data() noexcept { return heap_ ? heap_.get() : inline_.data(); }
+    const char* data() const noexcept { return heap_ ? heap_.get() : inline_.data(); }
+    void grow(std::size_t need)
+    {
+        std::size_t capacity = capacity_ * 2;
+        while (capacity < need) {
+            capacity *= 2;
+        }
+        auto bigger = std::make_unique<char[]>(capacity);
+        std::copy(data(), data() + size_, bigger.get());
+        heap_ = std::move(bigger);
+        capacity_ = capacity;
+    }
+
+    std::array<char, N> inline_;
+    std::unique_ptr<char[]> heap_;
+    std::size_t capacity_ = N;
+    std::size_t size_ = 0;
+};
+}  // namespace detail
+
+class response {
+public:
+    response() noexcept = default;
+    explicit response(http::status s) noexcept : status_(s) {}
+
+    /// text/plain; charset=utf-8
+    static response text(std::string body, http::status s = status::ok);
+    static response static_text(std::string_view body, http::status s = status::ok);
+    /// text/html; charset=utf-8
+    static response html(std::string body, http::status s = status::ok);
+    static response static_html(std::string_view body, http::status s = status::ok);
+    /// application/json, the body already serialized.
+    static response json_bytes(std::string body, http::status s = status::ok);
+    static response static_json(std::string_view body, http::status s = status::ok);
+    /// A redirect with a Location header (302 by default; 301, 303, 307, 308).
+    static response redirect(std::string_view location, http::status s = status::found);
+    /// 204 No Content.
+    static response no_content() noexcept { return response(status::no_content); }
+
+    http::status status() const noexcept { return status_; }
+    response& set_status(http::status s) noexcept
+    {
+        status_ = s;
+        return *this;
+    }
+
+    /// Appends a field line. Throws std::invalid_argument for a name that is
+    /// not a token or a value with CR, LF or NUL (response splitting), and for
+    /// the fields the server owns (Content-Length, Transfer-Encoding, Date,
+    /// Connection).
+    response& add_header(std::string_view name, std::string_view value);
+    /// Replaces every `name` field with one line.
+    response& set_header(std::string_view name, std::string_view value);
+    /// First value of `name` (case-insensitive); "" if absent.
+    std::string_view header(std::string_view name) const noexcept;
+    /// The serialized extra field lines ("Name: value\r\n"...).
+    std::string_view header_lines() const noexcept { return headers_.view(); }
+
+    /// Content-Type; builders set it, set_header("Content-Type", ...) overrides.
+    std::string_view content_type() const noexcept { return content_type_; }
+    response& set_content_type(std::string_view static_type) noexcept
+    {
+        content_type_ = static_type;
+        return *this;
+    }
+
+    std::string_view body() const noexcept { return owned_ ? std::string_view(owned_body_) : borrowed_body_; }
+    response& set_body(std::string body)
+    {
+        owned_body_ = std::move(body);
+        owned_ = true;
+        return *this;
+    }
+    /// `body` must outlive the response's transmission.
+    response& set_static_body(std::string_view body) noexcept
+    {
+        borrowed_body_ = body;
+        owned_ = false;
+        return *this;
+    }
+
+private:
+    http::status status_ = status::ok;
+    bool owned_ = false;
+    std::string_view content_type_;
+    std::string_view borrowed_body_;
+    std::string owned_body_;
+    detail::inline_buffer<192> headers_;
+};
+
+}  // namespace covet::http

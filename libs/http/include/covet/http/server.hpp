@@ -1,0 +1,72 @@
+#pragma once
+// covet::http::server: HTTP/1.1 on the covet::net runtime. One SO_REUSEPORT
+// acceptor per worker; a connection lives on one worker; the handler is a
+// coroutine `task<response>(request&)`.
+//
+// What the server does for every connection: keep-alive and HTTP/1.0 rules,
+// pipelining (responses in order; all responses to requests already received
+// go out in one gather write), Expect: 100-continue, HEAD without a body,
+// precise error statuses for malformed input (then close), limits and
+// timeouts (slowloris), max connections with a 503, and a graceful stop that
+// closes idle keep-alive connections and lets in-flight requests finish.
+
+#include <covet/base/result.hpp>
+#include <covet/http/parser.hpp>
+#include <covet/http/request.hpp>
+#include <covet/http/response.hpp>
+#include <covet/net/listener.hpp>
+#include <covet/net/runtime.hpp>
+#include <covet/net/task.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace covet::http {
+
+struct server_options {
+    net::listen_options listen{};
+    parser_limits limits{};
+    /// Time to receive a whole request head once its first byte arrived (slowloris) → 408.
+    std::chrono::milliseconds header_timeout{10'000};
+    /// Longest pause while receiving a request body → 408.
+    std::chrono::milliseconds body_timeout{30'000};
+    /// Idle time between requests on a keep-alive connection before it is closed.
+    std::chrono::milliseconds keep_alive_timeout{60'000};
+    /// Longest time to write one batch of responses.
+    std::chrono::milliseconds write_timeout{30'000};
+    /// Open connections per worker; more are answered 503 and closed.
+    std::size_t max_connections_per_worker = 10'000;
+    /// Server header value; empty omits the header.
+    std::string server_name = "covet";
+};
+
+/// Handles one request. Called on the connection's worker thread.
+using handler = std::function<task<response>(request&)>;
+
+class server {
+public:
+    /// Binds (errors returned here) and starts serving on every worker of `rt`.
+    static result<server> start(net::runtime& rt, server_options options, handler h);
+
+    std::uint16_t port() const noexcept;
+    /// Stops accepting; open connections are served until they close.
+    void stop();
+
+    /// Counters over all workers (relaxed atomics; for tests and metrics).
+    std::uint64_t connections_accepted() const noexcept;
+    std::uint64_t requests_handled() const noexcept;
+
+    struct state;  // implementation detail
+
+private:
+    // The listener's handler owns the state; the state does not own the
+    // listener, so there is no cycle.
+    server(std::shared_ptr<state> s, net::listener l) noexcept : state_(std::move(s)), listener_(std::move(l)) {}
+    std::shared_ptr<state> state_;
+    net::listener listener_;
+};
+
+}  // namespace covet::http

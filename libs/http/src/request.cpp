@@ -1,0 +1,185 @@
+#include <covet/http/request.hpp>
+#include <covet/http/url.hpp>
+
+namespace covet::http {
+
+namespace {
+
+std::string_view trim_spaces(std::string_view s) noexcept
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string_view request::path() const noexcept
+{
+    std::string_view t = head_->target;
+    if (!t.empty() && t.front() != '/') {
+        const auto scheme = t.find("://");
+        if (scheme == std::string_view::npos) {
+            return t;  // authority or asterisk form
+        }
+        t.remove_prefix(scheme + 3);
+        const auto slash = t.find_first_of("/?");
+        if (slash == std::string_view::npos || t[slash] == '?') {
+            return "/";
+        }
+        t.remove_prefix(slash);
+    }
+    return t.substr(0, t.find('?'));
+}
+
+std::string_view request::query_string() const noexcept
+{
+    const std::string_view t = head_->target;
+    const auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+std::optional<std::string> request::query(std::string_view name) const
+{
+    auto raw = query_param_raw(query_string(), name);
+    if (!raw) {
+        return std::nullopt;
+    }
+    return percent_decode(*raw, true);
+}
+
+std::string_view request::header(std::string_view name) const noexcept
+{
+    for (const auto& h : head_->headers) {
+        if (iequals(h.name, name)) {
+            return h.value;
+        }
+    }
+    return {};
+}
+
+bool request::has_header(std::string_view name) const noexcept
+{
+    for (const auto& h : head_->headers) {
+        if (iequals(h.name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::optional<std::string_view> request::cookie(std::string_view name) const noexcept
+{
+    // cookie-string = cookie-pair *( ";" SP cookie-pair ), possibly over several fields.
+    for (const auto& h : head_->headers) {
+        if (!iequals(h.name, "cookie")) {
+            continue;
+        }
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            const auto semi = rest.find(';');
+            std::string_view pair = trim_spaces(rest.substr(0, semi));
+            const auto eq = pair.find('=');
+            if (eq != std::string_view::npos && trim_spaces(pair.substr(0, eq)) == name) {
+                std::string_view value = trim_spaces(pair.substr(eq + 1));
+                if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+                    value = value.substr(1, value.size() - 2);
+                }
+                return value;
+            }
+            if (semi == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(semi + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+int hex_digit(char c) noexcept
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '%') {
+            if (i + 2 >= text.size()) {
+                return std::nullopt;
+            }
+            const int hi = hex_digit(text[i + 1]);
+            const int lo = hex_digit(text[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (c == '+' && plus_as_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string percent_encode(std::string_view text)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool unreserved = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                                c == '-' || c == '.' || c == '_' || c == '~';
+        if (unreserved) {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 15]);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string_view> query_param_raw(std::string_view query, std::string_view name) noexcept
+{
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        if (key == name) {
+            return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        }
+        if (amp == std::string_view::npos) {
+            break;
+        }
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace covet::http

@@ -1,0 +1,225 @@
+#include <covet/http/detail/serialize.hpp>
+#include <covet/http/header.hpp>
+#include <covet/http/response.hpp>
+
+#include <charconv>
+#include <ctime>
+#include <stdexcept>
+
+namespace covet::http {
+
+namespace {
+
+constexpr std::string_view text_plain = "text/plain; charset=utf-8";
+constexpr std::string_view text_html = "text/html; charset=utf-8";
+constexpr std::string_view application_json = "application/json";
+
+bool is_token_char(char c) noexcept
+{
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+void validate_field(std::string_view name, std::string_view value)
+{
+    if (name.empty()) {
+        throw std::invalid_argument("covet::http::response: empty header name");
+    }
+    for (char c : name) {
+        if (!is_token_char(c)) {
+            throw std::invalid_argument("covet::http::response: header name is not a token: " + std::string(name));
+        }
+    }
+    for (char c : value) {
+        if (c == '\r' || c == '\n' || c == '\0') {
+            throw std::invalid_argument("covet::http::response: CR, LF or NUL in the value of " + std::string(name));
+        }
+    }
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "date") ||
+        iequals(name, "connection")) {
+        throw std::invalid_argument("covet::http::response: the server sets " + std::string(name));
+    }
+}
+
+response with_body(std::string body, std::string_view type, http::status s)
+{
+    response r(s);
+    r.set_body(std::move(body));
+    r.set_content_type(type);
+    return r;
+}
+
+response with_static_body(std::string_view body, std::string_view type, http::status s)
+{
+    response r(s);
+    r.set_static_body(body);
+    r.set_content_type(type);
+    return r;
+}
+
+}  // namespace
+
+response response::text(std::string body, http::status s) { return with_body(std::move(body), text_plain, s); }
+response response::static_text(std::string_view body, http::status s) { return with_static_body(body, text_plain, s); }
+response response::html(std::string body, http::status s) { return with_body(std::move(body), text_html, s); }
+response response::static_html(std::string_view body, http::status s) { return with_static_body(body, text_html, s); }
+response response::json_bytes(std::string body, http::status s)
+{
+    return with_body(std::move(body), application_json, s);
+}
+response response::static_json(std::string_view body, http::status s)
+{
+    return with_static_body(body, application_json, s);
+}
+
+response response::redirect(std::string_view location, http::status s)
+{
+    const auto code = to_underlying(s);
+    if (code < 300 || code > 399) {
+        throw std::invalid_argument("covet::http::response::redirect: not a 3xx status");
+    }
+    response r(s);
+    r.add_header("Location", location);
+    return r;
+}
+
+response& response::add_header(std::string_view name, std::string_view value)
+{
+    validate_field(name, value);
+    if (iequals(name, "content-type")) {
+        content_type_ = {};
+    }
+    headers_.append(name);
+    headers_.append(": ");
+    headers_.append(value);
+    headers_.append("\r\n");
+    return *this;
+}
+
+response& response::set_header(std::string_view name, std::string_view value)
+{
+    validate_field(name, value);
+    // Remove every existing `name` line, then append one.
+    std::size_t pos = 0;
+    while (pos < headers_.size()) {
+        const std::string_view rest = headers_.view().substr(pos);
+        const auto end = rest.find("\r\n");
+        const auto colon = rest.find(':');
+        if (iequals(rest.substr(0, colon), name)) {
+            headers_.erase(pos, end + 2);
+        } else {
+            pos += end + 2;
+        }
+    }
+    return add_header(name, value);
+}
+
+std::string_view response::header(std::string_view name) const noexcept
+{
+    if (iequals(name, "content-type") && !content_type_.empty()) {
+        return content_type_;
+    }
+    std::string_view rest = headers_.view();
+    while (!rest.empty()) {
+        const auto end = rest.find("\r\n");
+        const std::string_view line = rest.substr(0, end);
+        const auto colon = line.find(':');
+        if (iequals(line.substr(0, colon), name)) {
+            return line.substr(colon + 2);
+        }
+        rest.remove_prefix(end + 2);
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------
+
+namespace detail {
+
+void format_http_date(long long unix_seconds, char (&out)[29]) noexcept
+{
+    static constexpr char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    auto two = [](char* p, int v) {
+        p[0] = static_cast<char>('0' + v / 10);
+        p[1] = static_cast<char>('0' + v % 10);
+    };
+    std::copy(days[tm.tm_wday], days[tm.tm_wday] + 3, out);
+    out[3] = ',';
+    out[4] = ' ';
+    two(out + 5, tm.tm_mday);
+    out[7] = ' ';
+    std::copy(months[tm.tm_mon], months[tm.tm_mon] + 3, out + 8);
+    out[11] = ' ';
+    const int year = tm.tm_year + 1900;
+    two(out + 12, year / 100);
+    two(out + 14, year % 100);
+    out[16] = ' ';
+    two(out + 17, tm.tm_hour);
+    out[19] = ':';
+    two(out + 20, tm.tm_min);
+    out[22] = ':';
+    two(out + 23, tm.tm_sec);
+    std::copy(" GMT", " GMT" + 4, out + 25);
+}
+
+std::string_view http_date() noexcept
+{
+    // Per thread, so the hot path takes no lock; time() is a vDSO call.
+    thread_local long long cached_second = -1;
+    thread_local char cached[29];
+    const long long now = static_cast<long long>(std::time(nullptr));
+    if (now != cached_second) {
+        format_http_date(now, cached);
+        cached_second = now;
+    }
+    return {cached, sizeof(cached)};
+}
+
+void serialize_head(const response& r, std::string& out, const head_options& options)
+{
+    const auto code = to_underlying(r.status());
+    char number[24];
+    out.append(options.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    out.push_back(static_cast<char>('0' + code / 100));
+    out.push_back(static_cast<char>('0' + code / 10 % 10));
+    out.push_back(static_cast<char>('0' + code % 10));
+    out.push_back(' ');
+    out.append(reason_phrase(r.status()));
+    out.append("\r\n");
+    if (!options.server_name.empty()) {
+        out.append("Server: ");
+        out.append(options.server_name);
+        out.append("\r\n");
+    }
+    out.append("Date: ");
+    out.append(http_date());
+    out.append("\r\n");
+    if (!r.content_type().empty()) {
+        out.append("Content-Type: ");
+        out.append(r.content_type());
+        out.append("\r\n");
+    }
+    out.append(r.header_lines());
+    if (status_allows_body(r.status())) {
+        const auto [end, ec] = std::to_chars(number, number + sizeof(number), r.body().size());
+        (void)ec;
+        out.append("Content-Length: ");
+        out.append(number, static_cast<std::size_t>(end - number));
+        out.append("\r\n");
+    }
+    if (!options.keep_alive) {
+        out.append("Connection: close\r\n");
+    } else if (options.version_minor == 0) {
+        out.append("Connection: keep-alive\r\n");
+    }
+    out.append("\r\n");
+}
+
+}  // namespace detail
+}  // namespace covet::http

@@ -1,0 +1,436 @@
+#include <covet/http/detail/serialize.hpp>
+#include <covet/http/error.hpp>
+#include <covet/http/server.hpp>
+#include <covet/net/per_thread.hpp>
+#include <covet/net/timer.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <list>
+#include <optional>
+
+namespace covet::http {
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t initial_buffer_size = 8 * 1024;
+constexpr std::size_t min_read_space = 4 * 1024;
+// Bodies up to this size are copied into the response batch; larger ones go
+// out as their own buffer of a gather write.
+constexpr std::size_t inline_body_limit = 64 * 1024;
+// A response batch this large is written without waiting for the pipeline to drain.
+constexpr std::size_t flush_threshold = 256 * 1024;
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+struct connection;
+
+struct worker_state {
+    std::list<connection*> connections;
+    std::size_t open = 0;
+    bool stopping = false;
+};
+
+}  // namespace
+
+struct server::state {
+    net::runtime* rt = nullptr;
+    server_options options;
+    http::handler handler;
+    std::unique_ptr<net::per_thread<worker_state>> workers;
+    std::vector<net::stop_registration> stop_hooks;
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> requests{0};
+};
+
+namespace {
+
+response response_for_exception(std::exception_ptr failure, const request& req)
+{
+    try {
+        std::rethrow_exception(failure);
+    } catch (const http::error& e) {
+        return response::text(e.detail().empty() ? std::string(reason_phrase(e.status())) : e.detail(), e.status());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "covet.http: handler for %.*s %.*s threw: %s\n",
+                     static_cast<int>(req.method_name().size()), req.method_name().data(),
+                     static_cast<int>(req.path().size()), req.path().data(), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "covet.http: handler for %.*s %.*s threw a non-standard exception\n",
+                     static_cast<int>(req.method_name().size()), req.method_name().data(),
+                     static_cast<int>(req.path().size()), req.path().data());
+    }
+    return response::static_text("Internal Server Error\n", status::internal_server_error);
+}
+
+struct connection {
+    connection(server::state& s, net::tcp_stream st)
+        : srv(s), stream(std::move(st)), parser(s.options.limits),
+          chunked(s.options.limits.max_body, s.options.limits.max_header_line),
+          max_buffer(s.options.limits.max_head_bytes + 2 * s.options.limits.max_body + 64 * 1024)
+    {
+        remote = stream.remote_endpoint().value_or(asio::ip::tcp::endpoint{});
+        in.reset(new char[initial_buffer_size]);
+        capacity = initial_buffer_size;
+        out.reserve(4 * 1024);
+        worker = &srv.workers->local();
+        registration = worker->connections.insert(worker->connections.end(), this);
+        ++worker->open;
+    }
+    ~connection()
+    {
+        worker->connections.erase(registration);
+        --worker->open;
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    std::string_view current() const noexcept { return {in.get() + begin, end - begin}; }
+    std::size_t buffered() const noexcept { return end - begin; }
+
+    // Makes room for `want` more bytes after the data; false if that would
+    // exceed the buffer limit. Sets `moved` when the data changed address.
+    bool reserve(std::size_t want, bool& moved)
+    {
+        moved = false;
+        if (capacity - end >= want) {
+            return true;
+        }
+        if (begin > 0) {
+            std::memmove(in.get(), in.get() + begin, end - begin);
+            end -= begin;
+            begin = 0;
+            moved = true;
+            if (capacity - end >= want) {
+                return true;
+            }
+        }
+        std::size_t bigger = std::max(capacity * 2, end + want);
+        if (bigger > max_buffer) {
+            if (end + want > max_buffer) {
+                return false;
+            }
+            bigger = max_buffer;
+        }
+        std::unique_ptr<char[]> grown(new char[bigger]);
+        std::memcpy(grown.get(), in.get(), end);
+        in = std::move(grown);
+        capacity = bigger;
+        moved = true;
+        return true;
+    }
+
+    task<result<std::size_t>> read(std::chrono::milliseconds timeout)
+    {
+        stream.set_timeouts({.read = std::max(timeout, std::chrono::milliseconds(1)),
+                             .write = srv.options.write_timeout});
+        auto n = co_await stream.read_some(asio::buffer(in.get() + end, capacity - end));
+        if (n) {
+            end += *n;
+        }
+        co_return n;
+    }
+
+    task<bool> flush()
+    {
+        if (out.empty()) {
+            co_return true;
+        }
+        stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
+        auto written = co_await stream.write(asio::buffer(out));
+        out.clear();
+        co_return written.has_value();
+    }
+
+    task<bool> flush_with(std::string_view body)
+    {
+        stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
+        const std::array<asio::const_buffer, 2> parts{asio::buffer(out), asio::buffer(body)};
+        auto written = co_await stream.write(std::span<const asio::const_buffer>(parts));
+        out.clear();
+        co_return written.has_value();
+    }
+
+    // Half-closes and drains briefly, so that the client reads our last
+    // response instead of a reset caused by its unread bytes (RFC 9112 9.6).
+    task<void> lingering_close()
+    {
+        std::error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        std::array<char, 4096> sink;
+        stream.set_timeouts({.read = 500ms, .write = {}});
+        for (std::size_t drained = 0; drained < 256 * 1024;) {
+            auto n = co_await stream.read_some(asio::buffer(sink));
+            if (!n) {
+                break;
+            }
+            drained += *n;
+        }
+        stream.close();
+    }
+
+    task<void> send_error(http::status code, std::string_view message)
+    {
+        response r = response::text(std::string(message) + "\n", code);
+        detail::serialize_head(r, out, {.keep_alive = false, .version_minor = 1,
+                                        .server_name = srv.options.server_name});
+        out.append(r.body());
+        if (co_await flush()) {
+            co_await lingering_close();
+        }
+    }
+
+    // Parses the head again after the buffer moved (its views moved with it).
+    void reparse_head()
+    {
+        parser.reset();
+        (void)parser.parse(current());
+    }
+
+    task<void> run();
+
+    server::state& srv;
+    net::tcp_stream stream;
+    asio::ip::tcp::endpoint remote;
+    request_parser parser;
+    chunked_decoder chunked;
+    std::unique_ptr<char[]> in;
+    std::size_t capacity = 0;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::size_t max_buffer;
+    std::string out;
+    bool idle = false;
+    bool closing = false;
+    worker_state* worker;
+    std::list<connection*>::iterator registration;
+};
+
+task<void> connection::run()
+{
+    const server_options& options = srv.options;
+    for (;;) {
+        // 1. A complete head.
+        parse_status st = parser.parse(current());
+        clock::time_point head_deadline{};
+        while (st == parse_status::need_more) {
+            if (!co_await flush()) {
+                co_return;
+            }
+            const bool between_requests = buffered() == 0;
+            if (between_requests && closing) {
+                co_return;  // graceful stop: an idle keep-alive connection just closes
+            }
+            if (!between_requests && head_deadline == clock::time_point{}) {
+                head_deadline = clock::now() + options.header_timeout;
+            }
+            bool moved = false;
+            if (!reserve(min_read_space, moved)) {
+                co_await send_error(status::request_header_fields_too_large, "request head too large");
+                co_return;
+            }
+            const auto timeout = between_requests ? options.keep_alive_timeout
+                                                  : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        head_deadline - clock::now());
+            idle = between_requests;
+            auto n = co_await read(timeout);
+            idle = false;
+            if (!n) {
+                if (!between_requests && n.error() == errc::timed_out) {
+                    co_await send_error(status::request_timeout, "request head not received in time");
+                }
+                co_return;
+            }
+            if (between_requests) {
+                head_deadline = clock::now() + options.header_timeout;
+            }
+            st = parser.parse(current());
+        }
+        if (st == parse_status::error) {
+            const parse_error e = parser.error();
+            co_await send_error(status_for(e), make_error_code(e).message());
+            co_return;
+        }
+
+        // 2. The body, if any.
+        std::string_view body;
+        std::span<const header> trailers;
+        std::size_t consumed = parser.head().head_size;
+        const body_framing framing = parser.head().framing;
+        if (framing != body_framing::none) {
+            const std::size_t head_size = parser.head().head_size;
+            if (parser.head().expect_continue && buffered() == head_size) {
+                out.append(continue_response);
+                if (!co_await flush()) {
+                    co_return;
+                }
+            }
+            if (framing == body_framing::content_length) {
+                const std::size_t need = head_size + static_cast<std::size_t>(parser.head().content_length);
+                while (buffered() < need) {
+                    bool moved = false;
+                    if (!reserve(std::max(need - buffered(), min_read_space), moved)) {
+                        co_await send_error(status::content_too_large, "request content too large");
+                        co_return;
+                    }
+                    if (moved) {
+                        reparse_head();
+                    }
+                    auto n = co_await read(options.body_timeout);
+                    if (!n) {
+                        if (n.error() == errc::timed_out) {
+                            co_await send_error(status::request_timeout, "request content not received in time");
+                        }
+                        co_return;
+                    }
+                }
+                body = current().substr(head_size, need - head_size);
+                consumed = need;
+            } else {
+                chunked.reset();
+                for (;;) {
+                    const auto cst = chunked.decode(in.get() + begin + head_size, buffered() - head_size);
+                    if (cst == parse_status::complete) {
+                        break;
+                    }
+                    if (cst == parse_status::error) {
+                        const parse_error e = chunked.error();
+                        co_await send_error(status_for(e), make_error_code(e).message());
+                        co_return;
+                    }
+                    bool moved = false;
+                    if (!reserve(min_read_space, moved)) {
+                        co_await send_error(status::content_too_large, "request content too large");
+                        co_return;
+                    }
+                    if (moved) {
+                        reparse_head();
+                    }
+                    auto n = co_await read(options.body_timeout);
+                    if (!n) {
+                        if (n.error() == errc::timed_out) {
+                            co_await send_error(status::request_timeout, "request content not received in time");
+                        }
+                        co_return;
+                    }
+                }
+                body = std::string_view(in.get() + begin + head_size, chunked.decoded_size());
+                trailers = chunked.trailers();
+                consumed = head_size + chunked.raw_pos();
+            }
+        }
+
+        // 3. The handler.
+        const request_head& head = parser.head();
+        request req(head, body, trailers, remote);
+        std::optional<response> res;
+        std::exception_ptr failure;
+        try {
+            res.emplace(co_await srv.handler(req));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            res.emplace(response_for_exception(failure, req));
+        }
+        srv.requests.fetch_add(1, std::memory_order_relaxed);
+
+        // 4. The response, batched with those to earlier pipelined requests.
+        const bool keep_alive = head.keep_alive && !closing;
+        detail::serialize_head(*res, out, {.keep_alive = keep_alive, .version_minor = head.version_minor,
+                                           .server_name = options.server_name});
+        if (head.method != method::head && status_allows_body(res->status())) {
+            const std::string_view content = res->body();
+            if (content.size() <= inline_body_limit) {
+                out.append(content);
+            } else if (!co_await flush_with(content)) {
+                co_return;
+            }
+        }
+        begin += consumed;
+        if (begin == end) {
+            begin = end = 0;
+        }
+        parser.reset();
+        if (!keep_alive) {
+            if (co_await flush()) {
+                co_await lingering_close();
+            }
+            co_return;
+        }
+        if (out.size() >= flush_threshold && !co_await flush()) {
+            co_return;
+        }
+    }
+}
+
+task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
+{
+    s->accepted.fetch_add(1, std::memory_order_relaxed);
+    worker_state& worker = s->workers->local();
+    if (worker.open >= s->options.max_connections_per_worker || worker.stopping) {
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nServer at capacity.\n";
+        stream.set_timeouts({.read = 500ms, .write = 1s});
+        (void)co_await stream.write(asio::buffer(busy));
+        std::error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        co_return;
+    }
+    connection c(*s, std::move(stream));
+    co_await c.run();
+}
+
+}  // namespace
+
+result<server> server::start(net::runtime& rt, server_options options, http::handler h)
+{
+    if (!h) {
+        return errc::invalid_argument;
+    }
+    auto s = std::make_shared<state>();
+    s->rt = &rt;
+    s->options = std::move(options);
+    s->handler = std::move(h);
+    s->workers = std::make_unique<net::per_thread<worker_state>>(rt, [](std::size_t) { return worker_state{}; });
+    auto l = net::listener::start(rt, s->options.listen, [s](net::tcp_stream stream) -> task<void> {
+        co_await serve(s, std::move(stream));
+    });
+    if (!l) {
+        return l.error();
+    }
+    for (std::size_t i = 0; i < rt.size(); ++i) {
+        worker_state* w = &(*s->workers)[i];
+        // On stop: idle keep-alive connections close now, busy ones after
+        // their current response (which then says Connection: close).
+        s->stop_hooks.push_back(rt.on_stop(i, [w] {
+            w->stopping = true;
+            for (connection* c : w->connections) {
+                c->closing = true;
+                if (c->idle) {
+                    c->stream.close();
+                }
+            }
+        }));
+    }
+    return server(std::move(s), std::move(*l));
+}
+
+std::uint16_t server::port() const noexcept { return listener_.port(); }
+
+void server::stop() { listener_.stop(); }
+
+std::uint64_t server::connections_accepted() const noexcept
+{
+    return state_->accepted.load(std::memory_order_relaxed);
+}
+
+std::uint64_t server::requests_handled() const noexcept { return state_->requests.load(std::memory_order_relaxed); }
+
+}  // namespace covet::http
