@@ -10,7 +10,10 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
+#include <cctype>
+#include <optional>
 #include <chrono>
 #include <map>
 #include <stdexcept>
@@ -112,6 +115,9 @@ inline std::vector<wire_response> parse_responses(std::string_view data, bool he
         const auto end = data.find("\r\n\r\n");
         if (end == std::string_view::npos) {
             break;
+        }
+        if (data.substr(0, 7) != "HTTP/1." || end < 12) {
+            break;  // not at a response boundary (e.g. after a HEAD response)
         }
         wire_response r;
         r.raw_head = std::string(data.substr(0, end + 4));

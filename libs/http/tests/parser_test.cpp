@@ -2,35 +2,41 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 
 using namespace covet::http;
+using namespace std::string_literals;
 
 namespace {
 
 struct outcome {
     parse_status status;
     parse_error error;
-    request_head head;
+    request_head head;  // views point into `text` and `parser`, kept alive here
+    std::shared_ptr<request_parser> parser;
+    std::shared_ptr<std::string> text;
 };
 
 // Parses `text` in one call.
-outcome parse_once(const std::string& text, parser_limits limits = {})
+outcome parse_once(const std::string& input, parser_limits limits = {})
 {
-    request_parser p(limits);
-    auto st = p.parse(text);
-    return {st, p.error(), p.head()};
+    auto text = std::make_shared<std::string>(input);
+    auto p = std::make_shared<request_parser>(limits);
+    auto st = p->parse(*text);
+    return {st, p->error(), p->head(), p, text};
 }
 
 // Parses `text` fed one byte at a time; must agree with parse_once.
-outcome parse_bytewise(const std::string& text, parser_limits limits = {})
+outcome parse_bytewise(const std::string& input, parser_limits limits = {})
 {
-    request_parser p(limits);
+    auto text = std::make_shared<std::string>(input);
+    auto p = std::make_shared<request_parser>(limits);
     parse_status st = parse_status::need_more;
-    for (std::size_t n = 1; n <= text.size() && st == parse_status::need_more; ++n) {
-        st = p.parse(std::string_view(text.data(), n));
+    for (std::size_t n = 1; n <= text->size() && st == parse_status::need_more; ++n) {
+        st = p->parse(std::string_view(text->data(), n));
     }
-    return {st, p.error(), p.head()};
+    return {st, p->error(), p->head(), p, text};
 }
 
 parse_error error_of(const std::string& text, parser_limits limits = {})
@@ -160,7 +166,7 @@ TEST_CASE("leading empty lines are tolerated, but only a few")
     auto r = parse_once("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n");
     REQUIRE(r.status == parse_status::complete);
     CHECK(r.head.target == "/");
-    CHECK(error_of(std::string(20, '\r') + "\n") == parse_error::bad_request_line);
+    CHECK(error_of(std::string(20, '\r') + "\n\r\n") == parse_error::bad_request_line);
     std::string many;
     for (int i = 0; i < 10; ++i) {
         many += "\r\n";
@@ -177,7 +183,7 @@ TEST_CASE("field syntax: obs-fold, whitespace before colon, bad names, control b
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nNo colon here\r\n\r\n") == parse_error::bad_header_name);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n: empty name\r\n\r\n") == parse_error::bad_header_name);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n") == parse_error::bad_header_name);
-    CHECK(error_of(std::string("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n", 40)) ==
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n"s) ==
           parse_error::invalid_character);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01z\r\n\r\n") == parse_error::invalid_character);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7fz\r\n\r\n") == parse_error::invalid_character);
@@ -250,7 +256,7 @@ TEST_CASE("request smuggling vectors around Transfer-Encoding are rejected")
     CHECK(error_of(start + "Transfer-Encoding: chunked\r\n chunked\r\n\r\n") == parse_error::obs_fold);
     CHECK(error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") ==
           parse_error::transfer_encoding_http10);
-    CHECK(error_of(std::string("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\0\r\n\r\n", 56)) ==
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\0\r\n\r\n"s) ==
           parse_error::invalid_character);
 }
 
