@@ -2,6 +2,8 @@
 #include <covet/http/header.hpp>
 #include <covet/http/response.hpp>
 
+#include <unistd.h>
+
 #include <charconv>
 #include <ctime>
 #include <stdexcept>
@@ -59,6 +61,22 @@ response with_static_body(std::string_view body, std::string_view type, http::st
 }
 
 }  // namespace
+
+detail::file_body::~file_body()
+{
+    if (fd >= 0) {
+        ::close(fd);
+    }
+}
+
+response& response::set_file_body(int fd, std::uint64_t offset, std::uint64_t length)
+{
+    file_ = std::make_shared<detail::file_body>(fd, offset, length);
+    owned_ = false;
+    borrowed_body_ = {};
+    owned_body_.clear();
+    return *this;
+}
 
 response response::text(std::string body, http::status s) { return with_body(std::move(body), text_plain, s); }
 response response::static_text(std::string_view body, http::status s) { return with_static_body(body, text_plain, s); }
@@ -207,7 +225,7 @@ void serialize_head(const response& r, std::string& out, const head_options& opt
     }
     out.append(r.header_lines());
     if (status_allows_body(r.status())) {
-        const auto [end, ec] = std::to_chars(number, number + sizeof(number), r.body().size());
+        const auto [end, ec] = std::to_chars(number, number + sizeof(number), r.content_length());
         (void)ec;
         out.append("Content-Length: ");
         out.append(number, static_cast<std::size_t>(end - number));

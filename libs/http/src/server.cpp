@@ -4,7 +4,10 @@
 #include <covet/net/per_thread.hpp>
 #include <covet/net/timer.hpp>
 
+#include <sys/sendfile.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -154,6 +157,45 @@ struct connection {
         auto written = co_await stream.write(std::span<const asio::const_buffer>(parts));
         out.clear();
         co_return written.has_value();
+    }
+
+    // sendfile(2) from the page cache straight to the socket; waits for
+    // writability when the socket buffer is full.
+    task<bool> send_file(const detail::file_body& file)
+    {
+        off_t offset = static_cast<off_t>(file.offset);
+        std::uint64_t remaining = file.length;
+        auto& socket = stream.socket();
+        if (!socket.native_non_blocking()) {
+            std::error_code ignored;
+            socket.native_non_blocking(true, ignored);
+        }
+        const auto deadline = clock::now() + srv.options.write_timeout;
+        while (remaining > 0) {
+            const ssize_t sent = ::sendfile(socket.native_handle(), file.fd, &offset,
+                                            static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20)));
+            if (sent > 0) {
+                remaining -= static_cast<std::uint64_t>(sent);
+                continue;
+            }
+            if (sent == 0) {
+                co_return false;  // the file shrank under us
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                co_return false;
+            }
+            if (clock::now() >= deadline) {
+                co_return false;
+            }
+            auto [ec] = co_await socket.async_wait(asio::socket_base::wait_write, net::nothrow);
+            if (ec) {
+                co_return false;
+            }
+        }
+        co_return true;
     }
 
     // Half-closes and drains briefly, so that the client reads our last
@@ -346,7 +388,11 @@ task<void> connection::run()
                                            .server_name = options.server_name});
         if (head.method != method::head && status_allows_body(res->status())) {
             const std::string_view content = res->body();
-            if (content.size() <= inline_body_limit) {
+            if (const detail::file_body* file = res->file()) {
+                if (!co_await flush() || !co_await send_file(*file)) {
+                    co_return;
+                }
+            } else if (content.size() <= inline_body_limit) {
                 out.append(content);
             } else if (!co_await flush_with(content)) {
                 co_return;

@@ -3,6 +3,7 @@
 // and parses the responses, so that tests see exactly what went on the wire.
 
 #include <covet/http/error.hpp>
+#include <covet/http/detail/serialize.hpp>
 #include <covet/http/server.hpp>
 #include <covet/net/spawn.hpp>
 #include <covet/net/stream.hpp>

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,6 +88,20 @@ private:
     std::size_t capacity_ = N;
     std::size_t size_ = 0;
 };
+/// An open file (the descriptor is owned and closed on destruction) and the
+/// byte range of it to send.
+struct file_body {
+    file_body(int descriptor, std::uint64_t from, std::uint64_t count) noexcept
+        : fd(descriptor), offset(from), length(count)
+    {
+    }
+    ~file_body();
+    file_body(const file_body&) = delete;
+    file_body& operator=(const file_body&) = delete;
+    int fd;
+    std::uint64_t offset;
+    std::uint64_t length;
+};
 }  // namespace detail
 
 class response {
@@ -135,11 +150,19 @@ public:
         return *this;
     }
 
+    /// The in-memory body ("" for a file body).
     std::string_view body() const noexcept { return owned_ ? std::string_view(owned_body_) : borrowed_body_; }
+    /// Bytes the body has, in memory or in the file.
+    std::uint64_t content_length() const noexcept { return file_ ? file_->length : body().size(); }
+    /// Sends `length` bytes of the open file `fd` from `offset` (sendfile on
+    /// plain TCP). Takes ownership of `fd`.
+    response& set_file_body(int fd, std::uint64_t offset, std::uint64_t length);
+    const detail::file_body* file() const noexcept { return file_.get(); }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);
         owned_ = true;
+        file_.reset();
         return *this;
     }
     /// `body` must outlive the response's transmission.
@@ -147,6 +170,7 @@ public:
     {
         borrowed_body_ = body;
         owned_ = false;
+        file_.reset();
         return *this;
     }
 
@@ -156,6 +180,7 @@ private:
     std::string_view content_type_;
     std::string_view borrowed_body_;
     std::string owned_body_;
+    std::shared_ptr<detail::file_body> file_;
     detail::inline_buffer<192> headers_;
 };
 
