@@ -1,5 +1,6 @@
 #include <covet/http/parser.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -273,6 +274,11 @@ parse_status request_parser::parse(std::string_view data) noexcept
             break;
         }
         const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(found) - base);
+        // Limits that a byte-by-byte feed would have hit before this LF arrived
+        // come first, so the error does not depend on how the input was split.
+        if (auto e = partial_limit_error(at); e != parse_error::none) {
+            return fail(e);
+        }
         if (at == line_start_ || base[at - 1] != '\r') {
             return fail(parse_error::bare_line_feed);
         }
@@ -310,19 +316,28 @@ parse_status request_parser::parse(std::string_view data) noexcept
         line_start_ = pos = at + 1;
     }
     scanned_ = pos;
-    // The line still being received must already respect its limit (+1 for a
-    // CR whose LF has not arrived yet).
-    const std::size_t partial = n - line_start_;
-    if (lines_ == 0 && partial > limits_.max_request_line + 1) {
-        return fail(parse_error::request_line_too_long);
-    }
-    if (lines_ > 0 && partial > limits_.max_header_line + 1) {
-        return fail(parse_error::header_line_too_long);
-    }
-    if (n - request_line_start_ > limits_.max_head_bytes) {
-        return fail(parse_error::head_too_large);
+    if (auto e = partial_limit_error(n); e != parse_error::none) {
+        return fail(e);
     }
     return parse_status::need_more;
+}
+
+parse_error request_parser::partial_limit_error(std::size_t received) const noexcept
+{
+    // Each limit becomes visible at a byte position; report the earliest one
+    // crossed, so that the error does not depend on how the input was split.
+    // A line may hold one more byte than its limit: a CR whose LF is pending.
+    const std::size_t line_limit = lines_ == 0 ? limits_.max_request_line : limits_.max_header_line;
+    const std::size_t line_crossed = line_start_ + line_limit + 2;
+    const std::size_t head_crossed = request_line_start_ + limits_.max_head_bytes + 1;
+    const std::size_t first = std::min(line_crossed, head_crossed);
+    if (received < first) {
+        return parse_error::none;
+    }
+    if (head_crossed <= line_crossed) {
+        return parse_error::head_too_large;
+    }
+    return lines_ == 0 ? parse_error::request_line_too_long : parse_error::header_line_too_long;
 }
 
 parse_status request_parser::parse_head(std::string_view head) noexcept
@@ -643,6 +658,10 @@ parse_status chunked_decoder::decode(char* body, std::size_t size) noexcept
                 return parse_status::need_more;
             }
             const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(found) - body);
+            // The limit first: fed byte by byte, it would have failed before the LF arrived.
+            if (at - trailer_start_ > max_trailer_bytes_) {
+                return fail(parse_error::bad_trailer);
+            }
             if (at == trailer_line_start_ || body[at - 1] != '\r') {
                 return fail(parse_error::bare_line_feed);
             }

@@ -132,6 +132,7 @@ private:
         return parse_status::error;
     }
     parse_status parse_head(std::string_view head) noexcept;
+    parse_error partial_limit_error(std::size_t received) const noexcept;
     parse_status check_semantics() noexcept;
 
     parser_limits limits_;
