@@ -3,13 +3,14 @@
 #   1. dev workflow: Debug, -Werror, ASan + UBSan, epoll backend
 #   2. iouring workflow: the same with the io_uring backend
 #   3. clang workflow: clang, Debug, -Werror (Asio coroutines need extra macros there)
+#   4. fuzz workflow: clang + libFuzzer + ASan, every fuzz target for a bounded time
 # Each workflow's tests include the install/consumer test and the vcpkg port check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tools/install-deps.sh
 start=$(date +%s)
-for preset in dev iouring clang; do
+for preset in dev iouring clang fuzz; do
     echo "=== covet: cmake --workflow --preset $preset"
     cmake --workflow --preset "$preset"
 done
