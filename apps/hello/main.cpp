@@ -82,8 +82,8 @@ int main(int argc, char** argv)
                      server.error().message().c_str());
         return 1;
     }
-    std::printf("covet_hello: http://%s:%u/ with %zu threads; Ctrl-C stops\n", address.c_str(), server->port(),
-                rt.size());
+    std::printf("covet_hello: http://%s:%u/ with %zu threads; Ctrl-C stops\n", address.c_str(),
+                server->port(), rt.size());
     std::fflush(stdout);
     rt.run();
     std::printf("covet_hello: stopped after %llu requests\n",

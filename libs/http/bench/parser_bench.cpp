@@ -7,10 +7,10 @@
 #include <covet/http/server.hpp>
 
 #include <benchmark/benchmark.h>
+#include <http_parser.h>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <http_parser.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -40,8 +40,14 @@ void* operator new(std::size_t size)
     }
     throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept
+{
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept
+{
+    std::free(p);
+}
 
 namespace {
 

@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 std::abort();
             }
         }
-        if (head.framing == covet::http::body_framing::content_length && head.content_length > limits.max_body) {
+        if (head.framing == covet::http::body_framing::content_length &&
+            head.content_length > limits.max_body) {
             std::abort();
         }
     }

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 #include <string>
 
 namespace covet::http {
@@ -38,7 +42,10 @@ bool is_token(std::string_view s) noexcept
     return true;
 }
 
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+constexpr bool is_ows(char c) noexcept
+{
+    return c == ' ' || c == '\t';
+}
 
 std::string_view trim_ows(std::string_view s) noexcept
 {
@@ -85,41 +92,87 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept
     return true;
 }
 
+// Position of the first LF in base[from, to), or `to`. Inline SSE2 (the
+// x86-64 baseline): lines are short, so a call into memchr costs more than
+// the search.
+inline std::size_t find_lf(const char* base, std::size_t from, std::size_t to) noexcept
+{
+#if defined(__x86_64__)
+    const __m128i lf = _mm_set1_epi8('\n');
+    while (from + 16 <= to) {
+        const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + from));
+        if (const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(block, lf))) {
+            return from + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+        }
+        from += 16;
+    }
+#endif
+    for (; from < to; ++from) {
+        if (base[from] == '\n') {
+            return from;
+        }
+    }
+    return to;
+}
+
+// `name` (already validated as a token) equals the lower-case `lower` of the
+// same length. OR-ing 0x20 folds case; for token bytes it maps nothing else
+// onto a letter or '-'.
+inline bool token_equals_lower(std::string_view name, std::string_view lower) noexcept
+{
+    std::size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+        std::uint64_t a;
+        std::uint64_t b;
+        std::memcpy(&a, name.data() + i, 8);
+        std::memcpy(&b, lower.data() + i, 8);
+        if ((a | 0x2020202020202020ull) != b) {
+            return false;
+        }
+    }
+    for (; i < name.size(); ++i) {
+        if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 known_header classify(std::string_view name) noexcept
 {
     switch (name.size()) {
     case 4:
-        if (iequals(name, "host")) {
+        if (token_equals_lower(name, "host")) {
             return known_header::host;
         }
         break;
     case 6:
-        if (iequals(name, "expect")) {
+        if (token_equals_lower(name, "expect")) {
             return known_header::expect;
         }
         break;
     case 7:
-        if (iequals(name, "upgrade")) {
+        if (token_equals_lower(name, "upgrade")) {
             return known_header::upgrade;
         }
         break;
     case 10:
-        if (iequals(name, "connection")) {
+        if (token_equals_lower(name, "connection")) {
             return known_header::connection;
         }
         break;
     case 12:
-        if (iequals(name, "content-type")) {
+        if (token_equals_lower(name, "content-type")) {
             return known_header::content_type;
         }
         break;
     case 14:
-        if (iequals(name, "content-length")) {
+        if (token_equals_lower(name, "content-length")) {
             return known_header::content_length;
         }
         break;
     case 17:
-        if (iequals(name, "transfer-encoding")) {
+        if (token_equals_lower(name, "transfer-encoding")) {
             return known_header::transfer_encoding;
         }
         break;
@@ -167,7 +220,8 @@ public:
         case parse_error::bad_host: return "invalid Host header";
         case parse_error::bad_content_length: return "invalid Content-Length";
         case parse_error::conflicting_content_length: return "conflicting Content-Length values";
-        case parse_error::content_length_with_chunked: return "Content-Length together with Transfer-Encoding";
+        case parse_error::content_length_with_chunked:
+            return "Content-Length together with Transfer-Encoding";
         case parse_error::unsupported_transfer_coding: return "unsupported transfer coding";
         case parse_error::chunked_not_final: return "chunked is not the final transfer coding";
         case parse_error::transfer_encoding_http10: return "Transfer-Encoding in an HTTP/1.0 message";
@@ -214,25 +268,47 @@ namespace detail {
 
 parse_error parse_field_line(std::string_view line, header& out) noexcept
 {
-    if (line.empty() || is_ows(line.front())) {
+    const char* p = line.data();
+    const char* end = p + line.size();
+    if (p == end || is_ows(*p)) {
         return parse_error::obs_fold;
     }
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) {
+    // The name is validated while looking for the colon.
+    const char* q = p;
+    while (q < end && tchar[static_cast<unsigned char>(*q)]) {
+        ++q;
+    }
+    if (q == end) {
         return parse_error::bad_header_name;
     }
-    std::string_view name = line.substr(0, colon);
-    if (is_ows(name.back())) {
-        return parse_error::whitespace_before_colon;
-    }
-    if (!is_token(name)) {
+    if (*q != ':') {
+        if (is_ows(*q)) {
+            const char* r = q;
+            while (r < end && is_ows(*r)) {
+                ++r;
+            }
+            if (r < end && *r == ':') {
+                return parse_error::whitespace_before_colon;
+            }
+        }
         return parse_error::bad_header_name;
     }
-    std::string_view value = trim_ows(line.substr(colon + 1));
-    if (find_invalid_field_byte(value.data(), value.data() + value.size()) != value.data() + value.size()) {
+    if (q == p) {
+        return parse_error::bad_header_name;
+    }
+    const char* v = q + 1;
+    while (v < end && is_ows(*v)) {
+        ++v;
+    }
+    const char* v_end = end;
+    while (v_end > v && is_ows(v_end[-1])) {
+        --v_end;
+    }
+    if (find_invalid_field_byte(v, v_end) != v_end) {
         return parse_error::invalid_character;
     }
-    out = {name, value};
+    out = {std::string_view(p, static_cast<std::size_t>(q - p)),
+           std::string_view(v, static_cast<std::size_t>(v_end - v))};
     return parse_error::none;
 }
 
@@ -243,13 +319,14 @@ parse_error parse_field_line(std::string_view line, header& out) noexcept
 
 request_parser::request_parser(parser_limits limits) : limits_(limits)
 {
-    headers_.reserve(limits_.max_headers);
+    headers_.resize(limits_.max_headers);
+    line_ends_.reserve(limits_.max_headers + 1);
     reset();
 }
 
 void request_parser::reset() noexcept
 {
-    headers_.clear();
+    line_ends_.clear();
     head_ = request_head{};
     head_.known.fill(-1);
     error_ = parse_error::none;
@@ -268,12 +345,11 @@ parse_status request_parser::parse(std::string_view data) noexcept
     const std::size_t n = data.size();
     std::size_t pos = scanned_;
     while (pos < n) {
-        const void* found = std::memchr(base + pos, '\n', n - pos);
-        if (found == nullptr) {
+        const std::size_t at = find_lf(base, pos, n);
+        if (at == n) {
             pos = n;
             break;
         }
-        const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(found) - base);
         // Limits that a byte-by-byte feed would have hit before this LF arrived
         // come first, so the error does not depend on how the input was split.
         if (auto e = partial_limit_error(at); e != parse_error::none) {
@@ -302,7 +378,8 @@ parse_status request_parser::parse(std::string_view data) noexcept
                 if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
                     return fail(parse_error::head_too_large);
                 }
-                const auto status = parse_head(data.substr(request_line_start_, at + 1 - request_line_start_));
+                const auto status =
+                    parse_head(data.substr(request_line_start_, at + 1 - request_line_start_));
                 return status == parse_status::complete ? check_semantics() : status;
             }
             if (line_length > limits_.max_header_line) {
@@ -313,6 +390,7 @@ parse_status request_parser::parse(std::string_view data) noexcept
             }
         }
         ++lines_;
+        line_ends_.push_back(static_cast<std::uint32_t>(at));
         line_start_ = pos = at + 1;
     }
     scanned_ = pos;
@@ -342,16 +420,28 @@ parse_error request_parser::partial_limit_error(std::size_t received) const noex
 
 parse_status request_parser::parse_head(std::string_view head) noexcept
 {
-    const char* p = head.data();
-    const char* end = p + head.size();
-    const char* lf = static_cast<const char*>(std::memchr(p, '\n', head.size()));
-    std::string_view line(p, static_cast<std::size_t>(lf - 1 - p));
+    // Line ends were recorded while scanning, relative to the data start.
+    const char* data = head.data() - request_line_start_;
+    std::string_view line(head.data(), line_ends_[0] - 1 - request_line_start_);
 
-    const auto sp1 = line.find(' ');
-    if (sp1 == std::string_view::npos || sp1 == 0) {
+    // The method is short and the version is the last 8 bytes: find the two
+    // spaces without a library call.
+    std::size_t sp1 = 0;
+    while (sp1 < line.size() && line[sp1] != ' ') {
+        ++sp1;
+    }
+    if (sp1 == line.size() || sp1 == 0) {
         return fail(parse_error::bad_request_line);
     }
-    const auto sp2 = line.find(' ', sp1 + 1);
+    std::size_t sp2 = sp1 + 1;
+    if (line.size() >= sp1 + 10 && line[line.size() - 9] == ' ') {
+        sp2 = line.size() - 9;  // the usual "... HTTP/1.1"
+        if (line.substr(sp1 + 1, sp2 - sp1 - 1).find(' ') != std::string_view::npos) {
+            sp2 = line.find(' ', sp1 + 1);
+        }
+    } else {
+        sp2 = line.find(' ', sp1 + 1);
+    }
     if (sp2 == std::string_view::npos || sp2 == sp1 + 1) {
         return fail(parse_error::bad_request_line);
     }
@@ -388,8 +478,8 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
         }
     } else if (target.front() != '/') {
         const auto scheme_end = target.find("://");
-        if (scheme_end == std::string_view::npos ||
-            !(iequals(target.substr(0, scheme_end), "http") || iequals(target.substr(0, scheme_end), "https"))) {
+        if (scheme_end == std::string_view::npos || !(iequals(target.substr(0, scheme_end), "http") ||
+                                                      iequals(target.substr(0, scheme_end), "https"))) {
             return fail(parse_error::bad_target);
         }
     }
@@ -403,20 +493,20 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
     bool te_other = false;
     int hosts = 0;
 
-    p = lf + 1;
-    while (end - p > 2) {
-        lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-        header h;
-        if (const auto e = detail::parse_field_line(std::string_view(p, static_cast<std::size_t>(lf - 1 - p)), h);
+    std::size_t count = 0;
+    for (std::size_t i = 1; i < line_ends_.size(); ++i) {
+        const std::size_t from = line_ends_[i - 1] + 1;
+        header& h = headers_[count];
+        if (const auto e =
+                detail::parse_field_line(std::string_view(data + from, line_ends_[i] - 1 - from), h);
             e != parse_error::none) {
             return fail(e);
         }
-        p = lf + 1;
         const known_header kind = classify(h.name);
         if (kind != known_header::count_ && head_.known[static_cast<std::size_t>(kind)] < 0) {
-            head_.known[static_cast<std::size_t>(kind)] = static_cast<std::int16_t>(headers_.size());
+            head_.known[static_cast<std::size_t>(kind)] = static_cast<std::int16_t>(count);
         }
-        headers_.push_back(h);
+        ++count;
         switch (kind) {
         case known_header::host:
             if (++hosts > 1) {
@@ -481,7 +571,7 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
         default: break;
         }
     }
-    head_.headers = std::span<const header>(headers_.data(), headers_.size());
+    head_.headers = std::span<const header>(headers_.data(), count);
 
     if (head_.version_minor == 1 && hosts == 0) {
         return fail(parse_error::missing_host);
@@ -504,7 +594,8 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
     } else if (content_length_seen && head_.content_length > 0) {
         head_.framing = body_framing::content_length;
     }
-    head_.keep_alive = head_.version_minor == 1 ? !connection_close : (connection_keep_alive && !connection_close);
+    head_.keep_alive =
+        head_.version_minor == 1 ? !connection_close : (connection_keep_alive && !connection_close);
     return parse_status::complete;
 }
 
@@ -674,8 +765,9 @@ parse_status chunked_decoder::decode(char* body, std::size_t size) noexcept
                 return parse_status::complete;
             }
             header h;
-            if (detail::parse_field_line(std::string_view(body + trailer_line_start_, at - 1 - trailer_line_start_),
-                                         h) != parse_error::none) {
+            if (detail::parse_field_line(
+                    std::string_view(body + trailer_line_start_, at - 1 - trailer_line_start_), h) !=
+                parse_error::none) {
                 return fail(parse_error::bad_trailer);
             }
             trailers_.push_back(h);

@@ -30,12 +30,14 @@ void validate_field(std::string_view name, std::string_view value)
     }
     for (char c : name) {
         if (!is_token_char(c)) {
-            throw std::invalid_argument("covet::http::response: header name is not a token: " + std::string(name));
+            throw std::invalid_argument("covet::http::response: header name is not a token: " +
+                                        std::string(name));
         }
     }
     for (char c : value) {
         if (c == '\r' || c == '\n' || c == '\0') {
-            throw std::invalid_argument("covet::http::response: CR, LF or NUL in the value of " + std::string(name));
+            throw std::invalid_argument("covet::http::response: CR, LF or NUL in the value of " +
+                                        std::string(name));
         }
     }
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "date") ||
@@ -78,10 +80,22 @@ response& response::set_file_body(int fd, std::uint64_t offset, std::uint64_t le
     return *this;
 }
 
-response response::text(std::string body, http::status s) { return with_body(std::move(body), text_plain, s); }
-response response::static_text(std::string_view body, http::status s) { return with_static_body(body, text_plain, s); }
-response response::html(std::string body, http::status s) { return with_body(std::move(body), text_html, s); }
-response response::static_html(std::string_view body, http::status s) { return with_static_body(body, text_html, s); }
+response response::text(std::string body, http::status s)
+{
+    return with_body(std::move(body), text_plain, s);
+}
+response response::static_text(std::string_view body, http::status s)
+{
+    return with_static_body(body, text_plain, s);
+}
+response response::html(std::string body, http::status s)
+{
+    return with_body(std::move(body), text_html, s);
+}
+response response::static_html(std::string_view body, http::status s)
+{
+    return with_static_body(body, text_html, s);
+}
 response response::json_bytes(std::string body, http::status s)
 {
     return with_body(std::move(body), application_json, s);

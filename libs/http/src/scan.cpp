@@ -13,8 +13,14 @@
 namespace covet::http::detail {
 namespace {
 
-inline bool invalid_field_byte(unsigned char c) noexcept { return (c < 0x20 && c != '\t') || c == 0x7f; }
-inline bool non_vchar(unsigned char c) noexcept { return c < 0x21 || c > 0x7e; }
+inline bool invalid_field_byte(unsigned char c) noexcept
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+inline bool non_vchar(unsigned char c) noexcept
+{
+    return c < 0x21 || c > 0x7e;
+}
 
 const char* scalar_invalid_field(const char* p, const char* end) noexcept
 {
@@ -117,8 +123,14 @@ __attribute__((target("avx2"))) const char* avx2_non_vchar(const char* p, const 
 constexpr std::uint64_t ones = 0x0101010101010101ull;
 constexpr std::uint64_t highs = 0x8080808080808080ull;
 
-inline bool has_less(std::uint64_t w, std::uint8_t n) noexcept { return ((w - ones * n) & ~w & highs) != 0; }
-inline bool has_byte(std::uint64_t w, std::uint8_t b) noexcept { return has_less(w ^ (ones * b), 1); }
+inline bool has_less(std::uint64_t w, std::uint8_t n) noexcept
+{
+    return ((w - ones * n) & ~w & highs) != 0;
+}
+inline bool has_byte(std::uint64_t w, std::uint8_t b) noexcept
+{
+    return has_less(w ^ (ones * b), 1);
+}
 
 const char* swar_invalid_field(const char* p, const char* end) noexcept
 {
@@ -183,10 +195,16 @@ const scanner& active() noexcept
 
 const char* find_invalid_field_byte(const char* p, const char* end) noexcept
 {
-    // Most field values are short: a plain loop beats the dispatch there.
+    // Most field values are short: a plain loop beats the dispatch there, and
+    // SSE2 (always present on x86-64) beats AVX2's dispatch up to a few blocks.
     if (end - p < 16) {
         return scalar_invalid_field(p, end);
     }
+#if defined(COVET_HTTP_X86)
+    if (end - p < 128) {
+        return sse2_invalid_field(p, end);
+    }
+#endif
     return active().invalid_field(p, end);
 }
 
@@ -195,9 +213,17 @@ const char* find_non_vchar(const char* p, const char* end) noexcept
     if (end - p < 16) {
         return scalar_non_vchar(p, end);
     }
+#if defined(COVET_HTTP_X86)
+    if (end - p < 128) {
+        return sse2_non_vchar(p, end);
+    }
+#endif
     return active().non_vchar(p, end);
 }
 
-std::string_view scanner_name() noexcept { return active().name; }
+std::string_view scanner_name() noexcept
+{
+    return active().name;
+}
 
 }  // namespace covet::http::detail

@@ -7,9 +7,9 @@
 #include <sys/sendfile.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <list>
@@ -58,7 +58,8 @@ response response_for_exception(std::exception_ptr failure, const request& req)
     try {
         std::rethrow_exception(failure);
     } catch (const http::error& e) {
-        return response::text(e.detail().empty() ? std::string(reason_phrase(e.status())) : e.detail(), e.status());
+        return response::text(e.detail().empty() ? std::string(reason_phrase(e.status())) : e.detail(),
+                              e.status());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "covet.http: handler for %.*s %.*s threw: %s\n",
                      static_cast<int>(req.method_name().size()), req.method_name().data(),
@@ -73,7 +74,9 @@ response response_for_exception(std::exception_ptr failure, const request& req)
 
 struct connection {
     connection(server::state& s, net::tcp_stream st)
-        : srv(s), stream(std::move(st)), parser(s.options.limits),
+        : srv(s),
+          stream(std::move(st)),
+          parser(s.options.limits),
           chunked(s.options.limits.max_body, s.options.limits.max_header_line),
           max_buffer(s.options.limits.max_head_bytes + 2 * s.options.limits.max_body + 64 * 1024)
     {
@@ -130,8 +133,8 @@ struct connection {
 
     task<result<std::size_t>> read(std::chrono::milliseconds timeout)
     {
-        stream.set_timeouts({.read = std::max(timeout, std::chrono::milliseconds(1)),
-                             .write = srv.options.write_timeout});
+        stream.set_timeouts(
+            {.read = std::max(timeout, std::chrono::milliseconds(1)), .write = srv.options.write_timeout});
         auto n = co_await stream.read_some(asio::buffer(in.get() + end, capacity - end));
         if (n) {
             end += *n;
@@ -172,8 +175,9 @@ struct connection {
         }
         const auto deadline = clock::now() + srv.options.write_timeout;
         while (remaining > 0) {
-            const ssize_t sent = ::sendfile(socket.native_handle(), file.fd, &offset,
-                                            static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20)));
+            const ssize_t sent =
+                ::sendfile(socket.native_handle(), file.fd, &offset,
+                           static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20)));
             if (sent > 0) {
                 remaining -= static_cast<std::uint64_t>(sent);
                 continue;
@@ -219,8 +223,8 @@ struct connection {
     task<void> send_error(http::status code, std::string_view message)
     {
         response r = response::text(std::string(message) + "\n", code);
-        detail::serialize_head(r, out, {.keep_alive = false, .version_minor = 1,
-                                        .server_name = srv.options.server_name});
+        detail::serialize_head(
+            r, out, {.keep_alive = false, .version_minor = 1, .server_name = srv.options.server_name});
         out.append(r.body());
         if (co_await flush()) {
             co_await lingering_close();
@@ -276,9 +280,10 @@ task<void> connection::run()
                 co_await send_error(status::request_header_fields_too_large, "request head too large");
                 co_return;
             }
-            const auto timeout = between_requests ? options.keep_alive_timeout
-                                                  : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                        head_deadline - clock::now());
+            const auto timeout =
+                between_requests
+                    ? options.keep_alive_timeout
+                    : std::chrono::duration_cast<std::chrono::milliseconds>(head_deadline - clock::now());
             idle = between_requests;
             auto n = co_await read(timeout);
             idle = false;
@@ -326,7 +331,8 @@ task<void> connection::run()
                     auto n = co_await read(options.body_timeout);
                     if (!n) {
                         if (n.error() == errc::timed_out) {
-                            co_await send_error(status::request_timeout, "request content not received in time");
+                            co_await send_error(status::request_timeout,
+                                                "request content not received in time");
                         }
                         co_return;
                     }
@@ -356,7 +362,8 @@ task<void> connection::run()
                     auto n = co_await read(options.body_timeout);
                     if (!n) {
                         if (n.error() == errc::timed_out) {
-                            co_await send_error(status::request_timeout, "request content not received in time");
+                            co_await send_error(status::request_timeout,
+                                                "request content not received in time");
                         }
                         co_return;
                     }
@@ -384,8 +391,10 @@ task<void> connection::run()
 
         // 4. The response, batched with those to earlier pipelined requests.
         const bool keep_alive = head.keep_alive && !closing;
-        detail::serialize_head(*res, out, {.keep_alive = keep_alive, .version_minor = head.version_minor,
-                                           .server_name = options.server_name});
+        detail::serialize_head(*res, out,
+                               {.keep_alive = keep_alive,
+                                .version_minor = head.version_minor,
+                                .server_name = options.server_name});
         if (head.method != method::head && status_allows_body(res->status())) {
             const std::string_view content = res->body();
             if (const detail::file_body* file = res->file()) {
@@ -444,7 +453,8 @@ result<server> server::start(net::runtime& rt, server_options options, http::han
     s->rt = &rt;
     s->options = std::move(options);
     s->handler = std::move(h);
-    s->workers = std::make_unique<net::per_thread<worker_state>>(rt, [](std::size_t) { return worker_state{}; });
+    s->workers =
+        std::make_unique<net::per_thread<worker_state>>(rt, [](std::size_t) { return worker_state{}; });
     auto l = net::listener::start(rt, s->options.listen, [s](net::tcp_stream stream) -> task<void> {
         co_await serve(s, std::move(stream));
     });
@@ -468,15 +478,24 @@ result<server> server::start(net::runtime& rt, server_options options, http::han
     return server(std::move(s), std::move(*l));
 }
 
-std::uint16_t server::port() const noexcept { return listener_.port(); }
+std::uint16_t server::port() const noexcept
+{
+    return listener_.port();
+}
 
-void server::stop() { listener_.stop(); }
+void server::stop()
+{
+    listener_.stop();
+}
 
 std::uint64_t server::connections_accepted() const noexcept
 {
     return state_->accepted.load(std::memory_order_relaxed);
 }
 
-std::uint64_t server::requests_handled() const noexcept { return state_->requests.load(std::memory_order_relaxed); }
+std::uint64_t server::requests_handled() const noexcept
+{
+    return state_->requests.load(std::memory_order_relaxed);
+}
 
 }  // namespace covet::http

@@ -169,7 +169,10 @@ std::optional<byte_range> parse_range(std::string_view header, std::uint64_t siz
     return byte_range{first, std::min(last, size - 1)};
 }
 
-response not_found() { return response::static_text("Not Found\n", status::not_found); }
+response not_found()
+{
+    return response::static_text("Not Found\n", status::not_found);
+}
 
 }  // namespace
 
@@ -184,13 +187,17 @@ result<static_files> static_files::open(static_options options)
     return static_files(std::move(s));
 }
 
-task<response> static_files::operator()(request& req) const { co_return serve(req, req.path()); }
+task<response> static_files::operator()(request& req) const
+{
+    co_return serve(req, req.path());
+}
 
 response static_files::serve(const request& req, std::string_view relative_path) const
 {
     const static_options& options = state_->options;
     if (req.method() != method::get && req.method() != method::head) {
-        return response::static_text("Method Not Allowed\n", status::method_not_allowed).add_header("Allow", "GET, HEAD");
+        return response::static_text("Method Not Allowed\n", status::method_not_allowed)
+            .add_header("Allow", "GET, HEAD");
     }
     auto path = normalise(relative_path, options.serve_dotfiles);
     if (!path) {
@@ -277,7 +284,8 @@ response static_files::serve(const request& req, std::string_view relative_path)
             if (auto parsed = parse_range(range, size)) {
                 if (parsed->first > parsed->last) {
                     ::close(fd);
-                    response unsatisfiable = response::static_text("Range Not Satisfiable\n", status::range_not_satisfiable);
+                    response unsatisfiable =
+                        response::static_text("Range Not Satisfiable\n", status::range_not_satisfiable);
                     unsatisfiable.add_header("Content-Range", "bytes */" + std::to_string(size));
                     return unsatisfiable;
                 }
@@ -305,22 +313,38 @@ std::string_view content_type_for(std::string_view file_name) noexcept
         std::string_view ext, type;
     };
     static constexpr entry table[] = {
-        {"html", "text/html; charset=utf-8"},   {"htm", "text/html; charset=utf-8"},
-        {"css", "text/css; charset=utf-8"},     {"js", "text/javascript; charset=utf-8"},
-        {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-        {"txt", "text/plain; charset=utf-8"},   {"md", "text/markdown; charset=utf-8"},
-        {"csv", "text/csv; charset=utf-8"},     {"xml", "application/xml"},
-        {"svg", "image/svg+xml"},               {"png", "image/png"},
-        {"jpg", "image/jpeg"},                  {"jpeg", "image/jpeg"},
-        {"gif", "image/gif"},                   {"webp", "image/webp"},
-        {"avif", "image/avif"},                 {"ico", "image/x-icon"},
-        {"woff", "font/woff"},                  {"woff2", "font/woff2"},
-        {"ttf", "font/ttf"},                    {"otf", "font/otf"},
-        {"wasm", "application/wasm"},           {"pdf", "application/pdf"},
-        {"zip", "application/zip"},             {"gz", "application/gzip"},
-        {"mp4", "video/mp4"},                   {"webm", "video/webm"},
-        {"mp3", "audio/mpeg"},                  {"ogg", "audio/ogg"},
-        {"wav", "audio/wav"},                   {"map", "application/json"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"csv", "text/csv; charset=utf-8"},
+        {"xml", "application/xml"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"avif", "image/avif"},
+        {"ico", "image/x-icon"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"ttf", "font/ttf"},
+        {"otf", "font/otf"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"mp4", "video/mp4"},
+        {"webm", "video/webm"},
+        {"mp3", "audio/mpeg"},
+        {"ogg", "audio/ogg"},
+        {"wav", "audio/wav"},
+        {"map", "application/json"},
     };
     for (const auto& e : table) {
         if (e.ext.size() == ext.size() && iequals(e.ext, ext)) {
@@ -350,9 +374,9 @@ long long parse_http_date(std::string_view text) noexcept
     static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
     const auto month_pos = months.find(text.substr(8, 3));
     int day = 0, year = 0, hour = 0, minute = 0, second = 0;
-    if (month_pos == std::string_view::npos || month_pos % 3 != 0 || !digits(5, 2, day) || !digits(12, 4, year) ||
-        !digits(17, 2, hour) || !digits(20, 2, minute) || !digits(23, 2, second) || day < 1 || day > 31 ||
-        hour > 23 || minute > 59 || second > 60) {
+    if (month_pos == std::string_view::npos || month_pos % 3 != 0 || !digits(5, 2, day) ||
+        !digits(12, 4, year) || !digits(17, 2, hour) || !digits(20, 2, minute) || !digits(23, 2, second) ||
+        day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
         return -1;
     }
     std::tm tm{};

@@ -55,8 +55,9 @@ TEST_CASE("chunked bodies decode in place, whole or byte by byte")
 
 TEST_CASE("hex sizes, extensions and trailers")
 {
-    auto r = decode_all("A;name=value;flag\r\n0123456789\r\n1a ; q=\"x y\"\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-                        "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n");
+    auto r = decode_all(
+        "A;name=value;flag\r\n0123456789\r\n1a ; q=\"x y\"\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+        "0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n");
     REQUIRE(r.status == parse_status::complete);
     CHECK(r.content == "0123456789abcdefghijklmnopqrstuvwxyz");
     REQUIRE(r.trailers.size() == 2);

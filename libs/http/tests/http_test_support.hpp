@@ -2,8 +2,8 @@
 // A test server with a fixed set of routes, and a raw client that sends bytes
 // and parses the responses, so that tests see exactly what went on the wire.
 
-#include <covet/http/error.hpp>
 #include <covet/http/detail/serialize.hpp>
+#include <covet/http/error.hpp>
 #include <covet/http/server.hpp>
 #include <covet/net/spawn.hpp>
 #include <covet/net/stream.hpp>
@@ -14,9 +14,9 @@
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <optional>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -133,7 +133,8 @@ inline std::vector<wire_response> parse_responses(std::string_view data, bool he
             lines.remove_prefix(eol + 2);
         }
         std::size_t length = 0;
-        if (r.status >= 200 && r.status != 204 && r.status != 304 && !head_request && r.headers.count("content-length")) {
+        if (r.status >= 200 && r.status != 204 && r.status != 304 && !head_request &&
+            r.headers.count("content-length")) {
             length = std::stoul(r.headers["content-length"]);
         }
         if (data.size() < end + 4 + length) {
@@ -147,8 +148,8 @@ inline std::vector<wire_response> parse_responses(std::string_view data, bool he
 }
 
 struct exchange_result {
-    std::string bytes;                 // everything received
-    bool closed_by_server = false;     // the server closed (EOF or reset)
+    std::string bytes;              // everything received
+    bool closed_by_server = false;  // the server closed (EOF or reset)
     std::vector<wire_response> responses;
 };
 

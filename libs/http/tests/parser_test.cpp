@@ -110,7 +110,8 @@ TEST_CASE("methods, versions and target forms")
     auto custom = parse_once("PURGE /a HTTP/1.1\r\nHost: h\r\n\r\n");
     CHECK(custom.head.method == method::other);
     CHECK(custom.head.method_name == "PURGE");
-    CHECK(error_of("get / HTTP/1.1\r\nHost: h\r\n\r\n") == parse_error::none);  // methods are case-sensitive tokens
+    CHECK(error_of("get / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+          parse_error::none);  // methods are case-sensitive tokens
     CHECK(parse_once("get / HTTP/1.1\r\nHost: h\r\n\r\n").head.method == method::other);
 
     auto http10 = parse_once("GET / HTTP/1.0\r\n\r\n");  // Host optional in 1.0
@@ -183,8 +184,7 @@ TEST_CASE("field syntax: obs-fold, whitespace before colon, bad names, control b
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nNo colon here\r\n\r\n") == parse_error::bad_header_name);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n: empty name\r\n\r\n") == parse_error::bad_header_name);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n") == parse_error::bad_header_name);
-    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n"s) ==
-          parse_error::invalid_character);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n"s) == parse_error::invalid_character);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01z\r\n\r\n") == parse_error::invalid_character);
     CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7fz\r\n\r\n") == parse_error::invalid_character);
     // Long values take the SIMD path; the bad byte is found past the first block.
@@ -211,7 +211,8 @@ TEST_CASE("Content-Length rules")
     auto ok = parse_once("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0042\r\n\r\n");
     REQUIRE(ok.status == parse_status::complete);
     CHECK(ok.head.content_length == 42);
-    CHECK(parse_once("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").head.framing == body_framing::none);
+    CHECK(parse_once("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").head.framing ==
+          body_framing::none);
     // Identical repeated values are one value.
     CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n") == parse_error::none);
     CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n") ==
@@ -227,7 +228,8 @@ TEST_CASE("Content-Length rules")
     }
     parser_limits small;
     small.max_body = 10;
-    CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", small) == parse_error::body_too_large);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", small) ==
+          parse_error::body_too_large);
     CHECK(status_for(parse_error::body_too_large) == status::content_too_large);
 }
 
@@ -250,7 +252,8 @@ TEST_CASE("request smuggling vectors around Transfer-Encoding are rejected")
     CHECK(error_of(start + "Transfer-Encoding: chunked, chunked\r\n\r\n") == parse_error::chunked_not_final);
     CHECK(error_of(start + "Transfer-Encoding: xchunked\r\n\r\n") == parse_error::chunked_not_final);
     CHECK(error_of(start + "Transfer-Encoding: chunked;q=1\r\n\r\n") == parse_error::chunked_not_final);
-    CHECK(error_of(start + "Transfer-Encoding: gzip, chunked\r\n\r\n") == parse_error::unsupported_transfer_coding);
+    CHECK(error_of(start + "Transfer-Encoding: gzip, chunked\r\n\r\n") ==
+          parse_error::unsupported_transfer_coding);
     CHECK(status_for(parse_error::unsupported_transfer_coding) == status::not_implemented);
     CHECK(error_of(start + "Transfer-Encoding : chunked\r\n\r\n") == parse_error::whitespace_before_colon);
     CHECK(error_of(start + "Transfer-Encoding: chunked\r\n chunked\r\n\r\n") == parse_error::obs_fold);
@@ -266,7 +269,8 @@ TEST_CASE("Expect")
     REQUIRE(r.status == parse_status::complete);
     CHECK(r.head.expect_continue);
     CHECK_FALSE(parse_once("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n").head.expect_continue);
-    CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n") == parse_error::unsupported_expectation);
+    CHECK(error_of("POST / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n") ==
+          parse_error::unsupported_expectation);
     CHECK(status_for(parse_error::unsupported_expectation) == status::expectation_failed);
 }
 
@@ -347,10 +351,12 @@ TEST_CASE("the SIMD scanners agree with a plain loop")
         }
         std::string tab = s;
         tab[bad_at] = '\t';
-        CHECK(detail::find_invalid_field_byte(tab.data(), tab.data() + tab.size()) == tab.data() + tab.size());
+        CHECK(detail::find_invalid_field_byte(tab.data(), tab.data() + tab.size()) ==
+              tab.data() + tab.size());
         std::string high = s;
         high[bad_at] = '\xe9';
-        CHECK(detail::find_invalid_field_byte(high.data(), high.data() + high.size()) == high.data() + high.size());
+        CHECK(detail::find_invalid_field_byte(high.data(), high.data() + high.size()) ==
+              high.data() + high.size());
         CHECK(detail::find_non_vchar(high.data(), high.data() + high.size()) == high.data() + bad_at);
         std::string space = s;
         space[bad_at] = ' ';

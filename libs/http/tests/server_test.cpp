@@ -44,7 +44,9 @@ TEST_CASE("keep-alive: several requests on one connection, pipelined, answered i
 TEST_CASE("pipelined requests split at awkward places still parse")
 {
     test_server s;
-    const std::string two = "GET /path HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    const std::string two =
+        "GET /path HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        "5\r\n\r\nhello";
     std::vector<std::string> pieces;
     for (std::size_t i = 0; i < two.size(); i += 7) {
         pieces.push_back(two.substr(i, 7));
@@ -65,8 +67,9 @@ TEST_CASE("HTTP/1.0 closes by default and keeps alive on request")
     CHECK(closing.responses[0].headers.at("connection") == "close");
     CHECK(closing.closed_by_server);
 
-    auto kept = exchange(s.port(), "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n", 2,
-                         true);
+    auto kept =
+        exchange(s.port(), "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n",
+                 2, true);
     REQUIRE(kept.responses.size() == 2);
     CHECK(kept.responses[0].headers.at("connection") == "keep-alive");
     CHECK(kept.responses[1].headers.at("connection") == "close");
@@ -76,8 +79,10 @@ TEST_CASE("HTTP/1.0 closes by default and keeps alive on request")
 TEST_CASE("Connection: close is honoured after the response")
 {
     test_server s;
-    auto r = exchange(s.port(), "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
-                      2, true);
+    auto r = exchange(
+        s.port(),
+        "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+        2, true);
     REQUIRE(r.responses.size() == 1);  // the second request is never answered
     CHECK(r.responses[0].headers.at("connection") == "close");
     CHECK(r.closed_by_server);
@@ -86,9 +91,10 @@ TEST_CASE("Connection: close is honoured after the response")
 TEST_CASE("HEAD sends the headers of GET without the body")
 {
     test_server s;
-    auto r = exchange(s.port(),
-                      "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                      99, true);
+    auto r = exchange(
+        s.port(),
+        "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        99, true);
     // The HEAD response has Content-Length 13 but no body: the next bytes are the GET response.
     REQUIRE(r.bytes.find("HTTP/1.1 200 OK") == 0);
     const auto second = r.bytes.find("HTTP/1.1 200 OK", 10);
@@ -117,7 +123,8 @@ TEST_CASE("request bodies: Content-Length, chunked with trailers, 100-continue")
     auto result = covet::net::block_on([](std::uint16_t port) -> covet::task<std::string> {
         auto stream = co_await covet::net::connect("127.0.0.1", port);
         REQUIRE(stream.has_value());
-        std::string head = "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+        std::string head =
+            "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
         (void)co_await stream->write(asio::buffer(head));
         std::string interim(25, '\0');
         auto n = co_await stream->read_exactly(asio::buffer(interim));
@@ -140,8 +147,8 @@ TEST_CASE("a large request body arriving in many reads")
 {
     test_server s;
     const std::string body(1024 * 1024, 'z');
-    auto r = exchange(s.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
-                                    "\r\n\r\n" + body);
+    auto r = exchange(s.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body);
     REQUIRE(r.responses.size() == 1);
     CHECK(r.responses[0].body.size() == body.size());
     CHECK(r.responses[0].body == body);
@@ -159,9 +166,10 @@ TEST_CASE("malformed requests get their status and the connection is closed")
         int status;
     };
     const std::vector<vector_case> cases = {
-        {"GET / HTTP/1.1\r\n\r\n", 400},                                                     // no Host
-        {"GET / HTTP/1.1\nHost: x\n\n", 400},                                                // bare LF
-        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\n\r\n", 400},       // no Host
+        {"GET / HTTP/1.1\nHost: x\n\n", 400},  // bare LF
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
         {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
         {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
@@ -183,10 +191,11 @@ TEST_CASE("malformed requests get their status and the connection is closed")
 TEST_CASE("a smuggled second request after a rejected one is never processed")
 {
     test_server s;
-    auto r = exchange(s.port(),
-                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
-                      2, true);
+    auto r =
+        exchange(s.port(),
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                 2, true);
     REQUIRE(r.responses.size() == 1);
     CHECK(r.responses[0].status == 400);
     CHECK(r.bytes.find("Hello, World!") == std::string::npos);
@@ -200,7 +209,8 @@ TEST_CASE("handler errors: http::error keeps its status, other exceptions are a 
     CHECK(conflict.responses[0].status == 409);
     CHECK(conflict.responses[0].body == "already exists");
 
-    auto boom = exchange(s.port(), "GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+    auto boom =
+        exchange(s.port(), "GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 2);
     REQUIRE(boom.responses.size() == 2);
     CHECK(boom.responses[0].status == 500);
     CHECK(boom.responses[0].body.find("secret") == std::string::npos);
@@ -279,7 +289,8 @@ TEST_CASE("graceful stop: in-flight requests finish, idle connections close, new
     exchange_result slow;
     std::thread in_flight([&] { slow = exchange(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 1, true); });
     exchange_result idle;
-    std::thread idle_client([&] { idle = exchange(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 1, true); });
+    std::thread idle_client(
+        [&] { idle = exchange(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 1, true); });
     std::this_thread::sleep_for(100ms);  // both requests are in
     s.rt.request_stop();
     in_flight.join();
@@ -326,8 +337,10 @@ TEST_CASE("curl talks to the server")
     CHECK(output.rfind("HTTP/1.1 200 OK", 0) == 0);
     CHECK(output.find("Hello, World!") != std::string::npos);
 
-    const std::string post = "curl -s --max-time 5 -X POST --data-binary @- -H 'Transfer-Encoding: chunked' "
-                             "http://127.0.0.1:" + std::to_string(s.port()) + "/echo <<< 'sent by curl' 2>&1";
+    const std::string post =
+        "curl -s --max-time 5 -X POST --data-binary @- -H 'Transfer-Encoding: chunked' "
+        "http://127.0.0.1:" +
+        std::to_string(s.port()) + "/echo <<< 'sent by curl' 2>&1";
     FILE* pipe2 = popen(("bash -c \"" + post + "\"").c_str(), "r");
     REQUIRE(pipe2 != nullptr);
     std::string echoed;

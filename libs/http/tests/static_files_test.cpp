@@ -98,7 +98,8 @@ TEST_CASE_FIXTURE(static_site, "a 2 MiB file goes out intact through sendfile")
 
 TEST_CASE_FIXTURE(static_site, "HEAD carries the length without the body")
 {
-    auto r = exchange(srv->port(), {"HEAD /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}, 1, true, {}, 5s, true);
+    auto r = exchange(srv->port(), {"HEAD /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}, 1, true,
+                      {}, 5s, true);
     REQUIRE(r.responses.size() == 1);
     CHECK(r.responses[0].headers.at("content-length") == "10");
     CHECK(r.bytes.substr(r.bytes.size() - 4) == "\r\n\r\n");
@@ -159,9 +160,10 @@ TEST_CASE_FIXTURE(static_site, "directories: index files and the trailing-slash 
 
 TEST_CASE_FIXTURE(static_site, "nothing outside the root, no dotfiles, no NUL")
 {
-    for (const char* target : {"/../outside.txt", "/%2e%2e/outside.txt", "/sub/../../outside.txt",
-                               "/sub/%2E%2E/%2E%2E/outside.txt", "/.secret", "/sub/../.secret", "/a.txt%00.png",
-                               "/escape.txt", "/%2fetc/passwd", "//etc/passwd", "/missing.txt", "/%zz"}) {
+    for (const char* target :
+         {"/../outside.txt", "/%2e%2e/outside.txt", "/sub/../../outside.txt",
+          "/sub/%2E%2E/%2E%2E/outside.txt", "/.secret", "/sub/../.secret", "/a.txt%00.png", "/escape.txt",
+          "/%2fetc/passwd", "//etc/passwd", "/missing.txt", "/%zz"}) {
         CAPTURE(target);
         auto r = get(target);
         CHECK(r.status == 404);

@@ -13,7 +13,8 @@ namespace covet::http {
 class error : public std::runtime_error {
 public:
     explicit error(http::status code, std::string detail = {})
-        : std::runtime_error(detail.empty() ? std::string(reason_phrase(code)) : detail), status_(code),
+        : std::runtime_error(detail.empty() ? std::string(reason_phrase(code)) : detail),
+          status_(code),
           detail_(std::move(detail))
     {
     }

@@ -42,36 +42,36 @@ struct parser_limits {
 /// connection is always closed after the error response.
 enum class parse_error : std::uint8_t {
     none = 0,
-    bad_request_line = 1,        ///< 400: not `method SP target SP version`
-    bad_method,                  ///< 400: method is not a token
-    bad_target,                  ///< 400: control/space/non-ASCII byte in the target, or wrong form
-    bad_version,                 ///< 400: not `HTTP/d.d`
-    unsupported_version,         ///< 505: HTTP/x.y other than 1.0 and 1.1
-    bare_line_feed,              ///< 400: LF without CR
-    invalid_character,           ///< 400: NUL, bare CR or another control byte in a field
-    obs_fold,                    ///< 400: a field line starting with whitespace (obsolete folding)
-    bad_header_name,             ///< 400: empty or non-token field name
-    whitespace_before_colon,     ///< 400: `Name : value`
-    missing_host,                ///< 400: HTTP/1.1 request without Host
-    duplicate_host,              ///< 400: more than one Host
-    bad_host,                    ///< 400: Host value with forbidden characters
-    bad_content_length,          ///< 400: not 1*DIGIT, or overflow
-    conflicting_content_length,  ///< 400: several Content-Length values that differ
-    content_length_with_chunked, ///< 400: both Content-Length and Transfer-Encoding
-    unsupported_transfer_coding, ///< 501: a coding other than chunked
-    chunked_not_final,           ///< 400: chunked is not the last coding
-    transfer_encoding_http10,    ///< 400: Transfer-Encoding in an HTTP/1.0 message
-    request_line_too_long,       ///< 414
-    header_line_too_long,        ///< 431
-    too_many_headers,            ///< 431
-    head_too_large,              ///< 431
-    body_too_large,              ///< 413
-    bad_chunk_size,              ///< 400: not hex, too many digits, overflow
-    bad_chunk_extension,         ///< 400: control bytes or too long
-    bad_chunk_terminator,        ///< 400: chunk data not followed by CRLF
-    bad_trailer,                 ///< 400: malformed trailer field, or trailer section too large
-    unsupported_expectation,     ///< 417: Expect other than 100-continue
-    too_many_empty_lines,        ///< 400: more leading CRLFs than tolerated before a request line
+    bad_request_line = 1,         ///< 400: not `method SP target SP version`
+    bad_method,                   ///< 400: method is not a token
+    bad_target,                   ///< 400: control/space/non-ASCII byte in the target, or wrong form
+    bad_version,                  ///< 400: not `HTTP/d.d`
+    unsupported_version,          ///< 505: HTTP/x.y other than 1.0 and 1.1
+    bare_line_feed,               ///< 400: LF without CR
+    invalid_character,            ///< 400: NUL, bare CR or another control byte in a field
+    obs_fold,                     ///< 400: a field line starting with whitespace (obsolete folding)
+    bad_header_name,              ///< 400: empty or non-token field name
+    whitespace_before_colon,      ///< 400: `Name : value`
+    missing_host,                 ///< 400: HTTP/1.1 request without Host
+    duplicate_host,               ///< 400: more than one Host
+    bad_host,                     ///< 400: Host value with forbidden characters
+    bad_content_length,           ///< 400: not 1*DIGIT, or overflow
+    conflicting_content_length,   ///< 400: several Content-Length values that differ
+    content_length_with_chunked,  ///< 400: both Content-Length and Transfer-Encoding
+    unsupported_transfer_coding,  ///< 501: a coding other than chunked
+    chunked_not_final,            ///< 400: chunked is not the last coding
+    transfer_encoding_http10,     ///< 400: Transfer-Encoding in an HTTP/1.0 message
+    request_line_too_long,        ///< 414
+    header_line_too_long,         ///< 431
+    too_many_headers,             ///< 431
+    head_too_large,               ///< 431
+    body_too_large,               ///< 413
+    bad_chunk_size,               ///< 400: not hex, too many digits, overflow
+    bad_chunk_extension,          ///< 400: control bytes or too long
+    bad_chunk_terminator,         ///< 400: chunk data not followed by CRLF
+    bad_trailer,                  ///< 400: malformed trailer field, or trailer section too large
+    unsupported_expectation,      ///< 417: Expect other than 100-continue
+    too_many_empty_lines,         ///< 400: more leading CRLFs than tolerated before a request line
 };
 
 const std::error_category& parse_error_category() noexcept;
@@ -136,7 +136,8 @@ private:
     parse_status check_semantics() noexcept;
 
     parser_limits limits_;
-    std::vector<header> headers_;
+    std::vector<header> headers_;           // sized to max_headers once
+    std::vector<std::uint32_t> line_ends_;  // LF offsets of the head's lines
     request_head head_;
     parse_error error_ = parse_error::none;
     // Resumption state: offsets into the request's bytes.
@@ -220,4 +221,5 @@ std::string_view scanner_name() noexcept;
 }  // namespace covet::http
 
 template <>
-struct std::is_error_code_enum<covet::http::parse_error> : std::true_type {};
+struct std::is_error_code_enum<covet::http::parse_error> : std::true_type {
+};

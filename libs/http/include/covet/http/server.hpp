@@ -64,7 +64,9 @@ public:
 private:
     // The listener's handler owns the state; the state does not own the
     // listener, so there is no cycle.
-    server(std::shared_ptr<state> s, net::listener l) noexcept : state_(std::move(s)), listener_(std::move(l)) {}
+    server(std::shared_ptr<state> s, net::listener l) noexcept : state_(std::move(s)), listener_(std::move(l))
+    {
+    }
     std::shared_ptr<state> state_;
     net::listener listener_;
 };

@@ -50,7 +50,10 @@ enum class status : std::uint16_t {
 /// The reason phrase of a status ("Not Found"); "" for codes without one here.
 std::string_view reason_phrase(status s) noexcept;
 
-constexpr std::uint16_t to_underlying(status s) noexcept { return static_cast<std::uint16_t>(s); }
+constexpr std::uint16_t to_underlying(status s) noexcept
+{
+    return static_cast<std::uint16_t>(s);
+}
 
 /// 1xx, 204 and 304 responses never carry content (RFC 9110 section 6.4.1).
 constexpr bool status_allows_body(status s) noexcept
