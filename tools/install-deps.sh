@@ -26,9 +26,11 @@ packages=(
     libasio-dev       # covet::net: standalone Asio (coroutines, sockets, TLS glue)
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
     libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
+    zlib1g-dev        # covet::http: gzip/deflate
     # tests
     doctest-dev       # unit tests
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
+    libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
     openssl ca-certificates curl util-linux procps
     # tooling
     clang-format clang-tidy

@@ -1,5 +1,7 @@
 #include "http_test_support.hpp"
 
+#include <covet/http/compression.hpp>
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -349,4 +351,72 @@ TEST_CASE("curl talks to the server")
     }
     CHECK(pclose(pipe2) == 0);
     CHECK(echoed == "sent by curl\n");
+}
+
+TEST_CASE("compression: gzip for compressible bodies when accepted, with Vary")
+{
+    server_options options;
+    options.compression.enabled = true;
+    options.compression.min_size = 100;
+    options.compression.offload_above = 4000;  // the 5000-byte bodies go through the offload pool
+    test_server s(options);
+    const std::string body(5000, 'x');
+    const std::string post = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n";
+    auto gz = exchange(s.port(), post + "Accept-Encoding: deflate;q=0.5, gzip\r\n\r\n" + body);
+    REQUIRE(gz.responses.size() == 1);
+    CHECK(gz.responses[0].headers.at("content-encoding") == "gzip");
+    CHECK(gz.responses[0].headers.at("vary") == "Accept-Encoding");
+    CHECK(gz.responses[0].body.size() < 200);
+    auto unpacked = decompress(gz.responses[0].body, content_coding::gzip, 1 << 20);
+    REQUIRE(unpacked.has_value());
+    CHECK(*unpacked == body);
+
+    auto deflated = exchange(s.port(), post + "Accept-Encoding: gzip;q=0, deflate\r\n\r\n" + body);
+    REQUIRE(deflated.responses.size() == 1);
+    CHECK(deflated.responses[0].headers.at("content-encoding") == "deflate");
+    CHECK(*decompress(deflated.responses[0].body, content_coding::deflate, 1 << 20) == body);
+
+    auto plain = exchange(s.port(), post + "\r\n" + body);
+    REQUIRE(plain.responses.size() == 1);
+    CHECK(plain.responses[0].headers.count("content-encoding") == 0);
+    CHECK(plain.responses[0].headers.at("vary") == "Accept-Encoding");
+    CHECK(plain.responses[0].body == body);
+
+    const std::string medium(2000, 'y');  // compressed on the event loop
+    auto inline_gz = exchange(s.port(),
+                              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n"
+                              "Accept-Encoding: gzip\r\n\r\n" +
+                                  medium);
+    REQUIRE(inline_gz.responses.size() == 1);
+    CHECK(inline_gz.responses[0].headers.at("content-encoding") == "gzip");
+    CHECK(*decompress(inline_gz.responses[0].body, content_coding::gzip, 1 << 20) == medium);
+
+    auto small = exchange(s.port(), "GET /hello HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n");
+    REQUIRE(small.responses.size() == 1);
+    CHECK(small.responses[0].headers.count("content-encoding") == 0);  // below min_size
+}
+
+TEST_CASE("compression helpers: negotiation, types, zip-bomb limit")
+{
+    CHECK(negotiate_coding("gzip, deflate, br") == content_coding::gzip);
+    CHECK(negotiate_coding("deflate") == content_coding::deflate);
+    CHECK(negotiate_coding("gzip;q=0.2, deflate;q=0.8") == content_coding::deflate);
+    CHECK(negotiate_coding("*") == content_coding::gzip);
+    CHECK(negotiate_coding("*;q=0") == content_coding::identity);
+    CHECK(negotiate_coding("gzip;q=0, *") == content_coding::deflate);
+    CHECK(negotiate_coding("identity") == content_coding::identity);
+    CHECK(negotiate_coding("") == content_coding::identity);
+    CHECK(negotiate_coding("gzip;q=abc") == content_coding::identity);
+    CHECK(is_compressible("text/html; charset=utf-8"));
+    CHECK(is_compressible("application/json"));
+    CHECK(is_compressible("application/vnd.api+json"));
+    CHECK_FALSE(is_compressible("image/png"));
+    CHECK_FALSE(is_compressible(""));
+    const std::string zeros(10 * 1024 * 1024, '\0');
+    auto bomb = compress(zeros, content_coding::gzip);
+    REQUIRE(bomb.has_value());
+    CHECK(bomb->size() < 20000);
+    CHECK(decompress(*bomb, content_coding::gzip, 1024 * 1024).error() == covet::errc::limit_exceeded);
+    CHECK(!decompress("not gzip at all", content_coding::gzip, 1024).has_value());
+    CHECK(!decompress(bomb->substr(0, bomb->size() / 2), content_coding::gzip, 100 << 20).has_value());
 }

@@ -11,6 +11,7 @@
 // closes idle keep-alive connections and lets in-flight requests finish.
 
 #include <covet/base/result.hpp>
+#include <covet/http/compression.hpp>
 #include <covet/http/parser.hpp>
 #include <covet/http/request.hpp>
 #include <covet/http/response.hpp>
@@ -41,6 +42,8 @@ struct server_options {
     std::size_t max_connections_per_worker = 10'000;
     /// Server header value; empty omits the header.
     std::string server_name = "covet";
+    /// gzip/deflate for compressible responses when the client accepts it (off by default).
+    compression_options compression{};
 };
 
 /// Handles one request. Called on the connection's worker thread.
