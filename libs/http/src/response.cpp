@@ -105,6 +105,52 @@ response response::static_json(std::string_view body, http::status s)
     return with_static_body(body, application_json, s);
 }
 
+response response::stream(stream_producer producer, std::string_view static_content_type)
+{
+    response r(status::ok);
+    r.producer_ = std::move(producer);
+    r.set_content_type(static_content_type);
+    return r;
+}
+
+response response::event_stream(stream_producer producer)
+{
+    response r = stream(std::move(producer), "text/event-stream");
+    r.add_header("Cache-Control", "no-cache");
+    return r;
+}
+
+void append_event(std::string& out, std::string_view data, std::string_view event, std::string_view id)
+{
+    auto single_line = [&](std::string_view field, std::string_view value) {
+        out.append(field);
+        for (char c : value) {
+            if (c != '\r' && c != '\n') {
+                out.push_back(c);
+            }
+        }
+        out.push_back('\n');
+    };
+    if (!event.empty()) {
+        single_line("event: ", event);
+    }
+    if (!id.empty()) {
+        single_line("id: ", id);
+    }
+    // Each line of the data is its own data: field (CRLF, LF and CR all end a line).
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= data.size(); ++i) {
+        if (i == data.size() || data[i] == '\n' || data[i] == '\r') {
+            out.append("data: ").append(data.substr(start, i - start)).push_back('\n');
+            if (i + 1 < data.size() && data[i] == '\r' && data[i + 1] == '\n') {
+                ++i;
+            }
+            start = i + 1;
+        }
+    }
+    out.push_back('\n');
+}
+
 response response::redirect(std::string_view location, http::status s)
 {
     const auto code = to_underlying(s);
@@ -238,14 +284,21 @@ void serialize_head(const response& r, std::string& out, const head_options& opt
         out.append("\r\n");
     }
     out.append(r.header_lines());
-    if (status_allows_body(r.status())) {
+    bool keep_alive = options.keep_alive;
+    if (r.streamed() != nullptr && status_allows_body(r.status())) {
+        if (options.version_minor == 1) {
+            out.append("Transfer-Encoding: chunked\r\n");
+        } else {
+            keep_alive = false;  // HTTP/1.0: the end of the body is the end of the connection
+        }
+    } else if (status_allows_body(r.status())) {
         const auto [end, ec] = std::to_chars(number, number + sizeof(number), r.content_length());
         (void)ec;
         out.append("Content-Length: ");
         out.append(number, static_cast<std::size_t>(end - number));
         out.append("\r\n");
     }
-    if (!options.keep_alive) {
+    if (!keep_alive) {
         out.append("Connection: close\r\n");
     } else if (options.version_minor == 0) {
         out.append("Connection: keep-alive\r\n");

@@ -201,6 +201,68 @@ struct connection {
         co_return written.has_value();
     }
 
+    // Runs a streamed body's producer; each write is one chunk (HTTP/1.1) or
+    // raw bytes (HTTP/1.0, where the close ends the body).
+    struct chunk_writer final : body_writer {
+        chunk_writer(connection& c, bool chunked) : conn(c), chunked_encoding(chunked) {}
+        task<bool> write(std::string_view data) override
+        {
+            if (failed) {
+                co_return false;
+            }
+            if (data.empty()) {
+                co_return true;  // an empty chunk would end the body
+            }
+            conn.stream.set_timeouts({.read = {}, .write = conn.srv.options.write_timeout});
+            result<std::size_t> written = std::size_t{0};
+            if (chunked_encoding) {
+                char size_line[24];
+                const int n = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", data.size());
+                const std::array<asio::const_buffer, 3> parts{
+                    asio::buffer(size_line, static_cast<std::size_t>(n)), asio::buffer(data),
+                    asio::buffer("\r\n", 2)};
+                written = co_await conn.stream.write(std::span<const asio::const_buffer>(parts));
+            } else {
+                written = co_await conn.stream.write(asio::buffer(data));
+            }
+            failed = !written.has_value();
+            co_return !failed;
+        }
+        connection& conn;
+        bool chunked_encoding;
+        bool failed = false;
+    };
+
+    task<bool> send_stream(const stream_producer& producer, bool use_chunks)
+    {
+        chunk_writer writer(*this, use_chunks);
+        std::exception_ptr failure;
+        try {
+            co_await producer(writer);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            // The head is gone already: the only honest signal is an unfinished body.
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "covet.http: stream producer threw: %s\n", e.what());
+            } catch (...) {
+                std::fprintf(stderr, "covet.http: stream producer threw\n");
+            }
+            co_return false;
+        }
+        if (writer.failed) {
+            co_return false;
+        }
+        if (use_chunks) {
+            stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
+            co_return (co_await stream.write(asio::buffer("0\r\n\r\n", 5))).has_value();
+        }
+        co_return true;
+    }
+
     // sendfile(2) from the page cache straight to the socket; waits for
     // writability when the socket buffer is full.
     task<bool> send_file(const detail::file_body& file)
@@ -439,7 +501,15 @@ task<void> connection::run()
                                 .server_name = options.server_name});
         if (head.method != method::head && status_allows_body(res->status())) {
             const std::string_view content = res->body();
-            if (const detail::file_body* file = res->file()) {
+            if (const stream_producer* producer = res->streamed()) {
+                if (!co_await flush() || !co_await send_stream(*producer, head.version_minor == 1)) {
+                    co_return;
+                }
+                if (head.version_minor == 0) {
+                    co_await lingering_close();
+                    co_return;
+                }
+            } else if (const detail::file_body* file = res->file()) {
                 if (!co_await flush() || !co_await send_file(*file)) {
                     co_return;
                 }

@@ -56,6 +56,34 @@ inline task<response> test_handler(request& req)
     if (path == "/big") {
         co_return response::text(std::string(200 * 1024, 'b'));
     }
+    if (path == "/stream") {
+        co_return response::stream(
+            [](body_writer& w) -> task<void> {
+                for (std::string_view piece : {"one ", "two ", "three"}) {
+                    if (!co_await w.write(piece)) {
+                        co_return;
+                    }
+                    co_await net::sleep_for(5ms);
+                }
+            },
+            "text/plain");
+    }
+    if (path == "/events") {
+        co_return response::event_stream([](body_writer& w) -> task<void> {
+            std::string out;
+            append_event(out, "hello", "greeting", "1");
+            (void)co_await w.write(out);
+            out.clear();
+            append_event(out, "line one\nline two");
+            (void)co_await w.write(out);
+        });
+    }
+    if (path == "/stream-throw") {
+        co_return response::stream([](body_writer& w) -> task<void> {
+            (void)co_await w.write("partial");
+            throw std::runtime_error("producer failed");
+        });
+    }
     if (path == "/path") {
         co_return response::text(std::string(req.path()));
     }

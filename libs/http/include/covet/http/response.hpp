@@ -8,11 +8,13 @@
 // tables): the static_* builders take such views.
 
 #include <covet/http/status.hpp>
+#include <covet/net/task.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -104,6 +106,23 @@ struct file_body {
 };
 }  // namespace detail
 
+/// Where a streamed body goes. write() sends `data` at once (one chunk of a
+/// chunked response) and returns false once the client is gone: stop then.
+class body_writer {
+public:
+    virtual ~body_writer() = default;
+    virtual task<bool> write(std::string_view data) = 0;
+};
+
+/// Produces a streamed body. Runs on the connection's thread after the head
+/// was sent; captured state must be owned (by value), not borrowed.
+using stream_producer = std::function<task<void>(body_writer&)>;
+
+/// Appends one Server-Sent Event (text/event-stream) to `out`: multi-line
+/// data becomes several data: lines; CR/LF in `event` and `id` are dropped.
+void append_event(std::string& out, std::string_view data, std::string_view event = {},
+                  std::string_view id = {});
+
 class response {
 public:
     response() noexcept = default;
@@ -120,6 +139,11 @@ public:
     static response static_json(std::string_view body, http::status s = status::ok);
     /// A redirect with a Location header (302 by default; 301, 303, 307, 308).
     static response redirect(std::string_view location, http::status s = status::found);
+    /// A chunked response whose body `producer` writes piece by piece.
+    static response stream(stream_producer producer,
+                           std::string_view static_content_type = "application/octet-stream");
+    /// Server-Sent Events: text/event-stream, no caching; write events with append_event().
+    static response event_stream(stream_producer producer);
     /// 204 No Content.
     static response no_content() noexcept { return response(status::no_content); }
 
@@ -158,11 +182,14 @@ public:
     /// plain TCP). Takes ownership of `fd`.
     response& set_file_body(int fd, std::uint64_t offset, std::uint64_t length);
     const detail::file_body* file() const noexcept { return file_.get(); }
+    /// The producer of a streamed body, or nullptr.
+    const stream_producer* streamed() const noexcept { return producer_ ? &producer_ : nullptr; }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);
         owned_ = true;
         file_.reset();
+        producer_ = nullptr;
         return *this;
     }
     /// `body` must outlive the response's transmission.
@@ -171,6 +198,7 @@ public:
         borrowed_body_ = body;
         owned_ = false;
         file_.reset();
+        producer_ = nullptr;
         return *this;
     }
 
@@ -181,6 +209,7 @@ private:
     std::string_view borrowed_body_;
     std::string owned_body_;
     std::shared_ptr<detail::file_body> file_;
+    stream_producer producer_;
     detail::inline_buffer<192> headers_;
 };
 
