@@ -26,9 +26,12 @@ packages=(
     libasio-dev       # covet::net: standalone Asio (coroutines, sockets, TLS glue)
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
     libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
+    libsimdjson-dev   # covet::json: On Demand parsing
+    libfmt-dev        # covet::json: error messages
     # tests
     doctest-dev       # unit tests
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
+    rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
     # tooling
     clang-format clang-tidy
