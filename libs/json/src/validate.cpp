@@ -50,7 +50,7 @@ bool plausible_email(std::string_view s) noexcept
     auto domain = s.substr(at + 1);
     auto dot = domain.rfind('.');
     if (domain.empty() || dot == std::string_view::npos || dot == 0 || dot + 1 == domain.size() ||
-        domain.front() == '-' || domain.find("..") != std::string_view::npos ||
+        domain.front() == '-' || domain.front() == '.' || domain.find("..") != std::string_view::npos ||
         s.substr(0, at).front() == '.' || s.substr(0, at).back() == '.') {
         return false;
     }

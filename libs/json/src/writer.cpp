@@ -179,9 +179,9 @@ void writer::number(double d)
         null();
         return;
     }
-    reserve(32);
+    reserve(34);
     auto r = std::to_chars(data_ + size_, data_ + capacity_, d);
-    size_ = static_cast<std::size_t>(r.ptr - data_);
+    keep_floating(r.ptr);
 }
 
 void writer::number(float f)
@@ -190,9 +190,23 @@ void writer::number(float f)
         null();
         return;
     }
-    reserve(32);
+    reserve(34);
     auto r = std::to_chars(data_ + size_, data_ + capacity_, f);
-    size_ = static_cast<std::size_t>(r.ptr - data_);
+    keep_floating(r.ptr);
+}
+
+void writer::keep_floating(char* end) noexcept
+{
+    // "200" would read back as an integer: write "200.0" so the kind survives a round trip.
+    bool integral = true;
+    for (const char* p = data_ + size_; p < end; ++p) {
+        integral = integral && (*p == '-' || (*p >= '0' && *p <= '9'));
+    }
+    if (integral) {
+        *end++ = '.';
+        *end++ = '0';
+    }
+    size_ = static_cast<std::size_t>(end - data_);
 }
 
 }  // namespace covet::json

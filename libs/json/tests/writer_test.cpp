@@ -49,6 +49,8 @@ TEST_CASE("writer: numbers")
     CHECK(json::to_string(0.1) == "0.1");
     CHECK(json::to_string(1e300) == "1e+300");
     CHECK(json::to_string(-2.5f) == "-2.5");
+    CHECK(json::to_string(200.0) == "200.0");
+    CHECK(json::to_string(-0.0) == "-0.0");
     CHECK(json::to_string(std::nan("")) == "null");
     CHECK(json::to_string(std::numeric_limits<double>::infinity()) == "null");
     // Shortest round trip.
@@ -92,7 +94,7 @@ TEST_CASE("write: every supported type")
     e.extra = json::value(json::value::array_type{json::value(1), json::value("x"), json::value(nullptr)});
     e.flags = {true, false};
     CHECK(json::to_string(e) ==
-          R"({"name":"n","nickname":null,"scores":[1,2],"vec":[0.5,1,-2],"counts":{"a":1,"b":2},)"
+          R"({"name":"n","nickname":null,"scores":[1,2],"vec":[0.5,1.0,-2.0],"counts":{"a":1,"b":2},)"
           R"("labels":{"k":"v"},"origin":{"x":3,"y":4},"path":[{"x":1,"y":1}],"shade":"dark-blue",)"
           R"("at":"2023-11-14T22:13:20.005Z","extra":[1,"x",null],"flags":[true,false],"maybe":null})");
 }
@@ -100,7 +102,8 @@ TEST_CASE("write: every supported type")
 TEST_CASE("write: tagged variant")
 {
     drawing d{{circle{1.5}, rect{2, 3}}};
-    CHECK(json::to_string(d) == R"({"shapes":[{"kind":"circle","radius":1.5},{"kind":"rect","w":2,"h":3}]})");
+    CHECK(json::to_string(d) ==
+          R"({"shapes":[{"kind":"circle","radius":1.5},{"kind":"rect","w":2.0,"h":3.0}]})");
 }
 
 TEST_CASE("time: RFC 3339")

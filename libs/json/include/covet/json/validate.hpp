@@ -31,6 +31,13 @@ bool plausible_email(std::string_view s) noexcept;
 template <class T>
 concept string_like = std::is_convertible_v<const T&, std::string_view>;
 template <class T>
+concept keyed_by_string = requires
+{
+    typename T::key_type;
+    typename T::mapped_type;
+}
+&&string_like<typename T::key_type>;
+template <class T>
 concept sized_range = requires(const T& t)
 {
     t.size();
@@ -186,7 +193,7 @@ void validate_into(const T& v, std::vector<path_element>& at, error_list& out)
         }
     } else if constexpr (reflected_variant<T>) {
         std::visit([&](const auto& alt) { validate_into(alt, at, out); }, v);
-    } else if constexpr (requires { typename T::mapped_type; } && string_like<typename T::key_type>) {
+    } else if constexpr (keyed_by_string<T>) {
         for (const auto& [k, e] : v) {
             at.emplace_back(std::string(k));
             validate_into(e, at, out);

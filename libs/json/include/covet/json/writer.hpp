@@ -89,8 +89,9 @@ public:
             unsigned_number(static_cast<std::uint64_t>(i));
         }
     }
-    /// Shortest representation that reads back to the same double; NaN and
-    /// infinities (which JSON cannot express) are written as null.
+    /// Shortest representation that reads back to the same double (with ".0"
+    /// appended to integral values, so they read back as floating point); NaN
+    /// and infinities (which JSON cannot express) are written as null.
     void number(double d);
     void number(float f);
 
@@ -160,6 +161,7 @@ private:
     }
     void signed_number(std::int64_t i);
     void unsigned_number(std::uint64_t u);
+    void keep_floating(char* end) noexcept;
     void grow(std::size_t n);
 
     char* data_ = nullptr;
