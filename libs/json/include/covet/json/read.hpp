@@ -384,7 +384,7 @@ void read_fields(od::object& obj, T& out, context& cx, const path_frame* at, std
                                    [&](error_kind k, std::string msg) { cx.add(&here, k, std::move(msg)); });
                 }
             };
-            ((idx == I ? (one(std::get<I>(fields_of<T>)), true) : false) || ...);
+            static_cast<void>(((idx == I ? (one(std::get<I>(fields_of<T>)), true) : false) || ...));
         }
         (std::make_index_sequence<n>{});
         if (cx.fatal) {
@@ -473,7 +473,9 @@ void read_variant(V& v, T& out, context& cx, const path_frame* at)
     }
     [&]<std::size_t... I>(std::index_sequence<I...>)
     {
-        ((idx == I ? (read_fields(obj, out.template emplace<I>(), cx, at, desc.key), true) : false) || ...);
+        static_cast<void>(
+            ((idx == I ? (read_fields(obj, out.template emplace<I>(), cx, at, desc.key), true) : false) ||
+             ...));
     }
     (std::make_index_sequence<std::variant_size_v<T>>{});
     if (!cx.fatal) {
