@@ -208,6 +208,14 @@ void read_sequence(V& v, T& out, context& cx, const path_frame* at)
         return;
     }
     out.clear();
+    if constexpr (requires { out.reserve(std::size_t{}); }) {
+        // One pass over the structural index is cheaper than regrowing (and
+        // moving every element) as the array is read.
+        std::size_t count = 0;
+        if (!arr.count_elements().get(count)) {
+            out.reserve(count);
+        }
+    }
     std::size_t i = 0;
     for (auto element : arr) {
         od::value ev;
@@ -319,28 +327,42 @@ void read_fields(od::object& obj, T& out, context& cx, const path_frame* at, std
     std::size_t hint = 0;
     for (auto member : obj) {
         od::field f;
-        std::string_view key;
         if (auto e = std::move(member).get(f)) {
             cx.fail(at, e);
             return;
         }
-        if (auto e = f.unescaped_key().get(key)) {
-            cx.fail(at, e);
-            return;
-        }
-        path_frame here{at, key, 0, false};
+        // Compare the raw key first: reflected names need no escaping, so a raw
+        // match is exact, and most keys are matched without unescaping them.
         // Members usually arrive in declaration order: try the next one first.
+        const od::raw_json_string raw = f.key();
         std::size_t idx = n;
-        if (hint < n && names[hint] == key) {
+        if (hint < n && raw.unsafe_is_equal(names[hint])) {
             idx = hint;
         } else {
             for (std::size_t i = 0; i < n; ++i) {
-                if (names[i] == key) {
+                if (raw.unsafe_is_equal(names[i])) {
                     idx = i;
                     break;
                 }
             }
         }
+        std::string_view key;
+        if (idx < n) {
+            key = names[idx];
+        } else {
+            if (auto e = f.unescaped_key().get(key)) {
+                cx.fail(at, e);
+                return;
+            }
+            for (std::size_t i = 0; i < n; ++i) {  // an escaped spelling of a known key
+                if (names[i] == key) {
+                    idx = i;
+                    key = names[i];
+                    break;
+                }
+            }
+        }
+        path_frame here{at, key, 0, false};
         if (idx == n) {
             bool duplicate = false;
             for (auto k : other_keys) {
