@@ -27,10 +27,13 @@ packages=(
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
     libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
     zlib1g-dev        # covet::http: gzip/deflate
+    libsimdjson-dev   # covet::json: On Demand parsing
+    libfmt-dev        # covet::json: error messages
     # tests
     doctest-dev       # unit tests
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
     libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
+    rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
     # tooling
     clang-format clang-tidy
