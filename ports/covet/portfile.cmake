@@ -6,6 +6,7 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 # covet::base is the core and always built; every other library is a feature.
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
+        router   COVET_BUILD_ROUTER
         net      COVET_BUILD_NET
         io-uring COVET_IO_URING
 )
