@@ -101,9 +101,100 @@ void core::define_type(std::string_view name, std::string_view pattern)
     types_.emplace_back(std::string(name), std::string(pattern));
 }
 
+std::uint64_t core::hash_path(std::string_view s) noexcept
+{
+    // Eight bytes at a time, multiply-xorshift mixing: cheap for short paths.
+    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    if (i < s.size()) {
+        // The tail as fixed-size loads (overlapping when possible): a
+        // variable-length memcpy into a word stalls store forwarding.
+        const char* p = s.data();
+        const std::size_t n = s.size();
+        std::uint64_t w;
+        if (n >= 8) {
+            std::memcpy(&w, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t a, b;
+            std::memcpy(&a, p, 4);
+            std::memcpy(&b, p + n - 4, 4);
+            w = (std::uint64_t{a} << 32) | b;
+        } else {
+            w = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+                (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+        }
+        h = (h ^ w) * 0x94d049bb133111ebull;
+    }
+    h ^= h >> 32;  // the table indexes with the low bits
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+void core::build_static_table()
+{
+    std::vector<std::pair<std::string, std::uint32_t>> found;
+    // Depth-first along static edges only, from the root.
+    std::vector<std::pair<std::uint32_t, std::string>> todo{{0u, std::string()}};
+    while (!todo.empty()) {
+        auto [n, prefix] = std::move(todo.back());
+        todo.pop_back();
+        if (n != 0 && nodes_[n].endpoint != npos) {
+            found.emplace_back(prefix, n);
+        }
+        for (const auto& e : nodes_[n].statics) {
+            todo.emplace_back(e.child, prefix + '/' + e.segment);
+        }
+    }
+    std::size_t size = 8;
+    while (size < found.size() * 2) {
+        size *= 2;
+    }
+    static_table_.assign(found.empty() ? 0 : size, static_slot{});
+    static_paths_.clear();
+    static_lengths_ = 0;
+    for (auto& entry : found) {
+        static_paths_.push_back(std::move(entry.first));
+    }
+    // static_paths_ is complete: pointers into it stay valid.
+    for (std::size_t k = 0; k < found.size(); ++k) {
+        const std::string& path = static_paths_[k];
+        static_lengths_ |= 1ull << std::min<std::size_t>(path.size(), 63);
+        const std::uint64_t h = hash_path(path);
+        std::size_t i = h & (size - 1);
+        while (static_table_[i].node != npos) {
+            i = (i + 1) & (size - 1);
+        }
+        static_table_[i] = {h, found[k].second, static_cast<std::uint32_t>(path.size()), path.data()};
+    }
+}
+
+std::uint32_t core::find_exact(std::string_view path) const noexcept
+{
+    const std::uint64_t h = hash_path(path);
+    const std::size_t mask = static_table_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+        const static_slot& slot = static_table_[i];
+        if (slot.node == npos) {
+            return npos;
+        }
+        if (slot.hash == h && slot.size == path.size() &&
+            std::memcmp(slot.data, path.data(), path.size()) == 0) {
+            return slot.node;
+        }
+    }
+}
+
 void core::freeze()
 {
     frozen_ = true;
+    build_static_table();
     for (auto& n : nodes_) {
         n.statics.shrink_to_fit();
         n.typed.shrink_to_fit();
@@ -431,9 +522,11 @@ std::uint32_t core::walk(std::uint32_t n, std::size_t pos, walk_state& s) const 
             seg = std::string_view(s.data + s.size, 0);
             next = s.end;
         } else {
-            const void* slash = std::memchr(s.data + start, '/', s.size - start);
-            next = slash != nullptr ? static_cast<std::size_t>(static_cast<const char*>(slash) - s.data)
-                                    : s.size;
+            // Segments are short: a plain loop beats a memchr call.
+            next = start;
+            while (next < s.size && s.data[next] != '/') {
+                ++next;
+            }
             seg = std::string_view(s.data + start, next - start);
         }
         const bool alternatives = !cur.typed.empty() || cur.param != npos || cur.catch_all != npos;
@@ -523,6 +616,13 @@ void core::find(method m, std::string_view token, std::string_view path, raw_mat
     if (path.empty() || path[0] != '/') {
         out.status = match_status::not_found;
         return;
+    }
+    const bool may_be_static = (static_lengths_ >> std::min<std::size_t>(path.size(), 63)) & 1;
+    if (may_be_static && !static_table_.empty()) {
+        if (std::uint32_t n = find_exact(path); n != npos) {
+            resolve(n, m, token, out);
+            return;
+        }
     }
     walk_state s{path.data(), path.size(), path.size(), &out.params};
     std::uint32_t n = walk(0, 0, s);

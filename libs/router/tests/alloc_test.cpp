@@ -13,7 +13,8 @@ std::atomic<long> allocations{0};
 }  // namespace
 
 // Counting replacements of the global allocation functions (this test binary only).
-void* operator new(std::size_t n)
+// noinline: once inlined, g++ flags free() on operator new's pointer.
+[[gnu::noinline]] void* operator new(std::size_t n)
 {
     allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n == 0 ? 1 : n)) {

@@ -507,3 +507,38 @@ TEST_CASE("freeze: registration throws, lookups are shared by threads")
     }
     CHECK(errors == std::vector<int>(4, 0));
 }
+
+TEST_CASE("freeze's whole-path table for static routes answers as the tree walk does")
+{
+    auto build = [](tag_router& r) {
+        r.get("/", {0});
+        r.get("/a", {1});
+        r.post("/a/b", {2});
+        r.get("/a/{x}", {3});
+        r.get("/a/b/c/d/e/f/g/h/i", {4});
+        r.get("/x/{rest...}", {5});
+        r.get("/x/y", {6});
+        r.get("/abcdefgh", {7});
+        r.get("/abcdefghi", {8});
+    };
+    tag_router walk_only, frozen;
+    build(walk_only);
+    build(frozen);
+    frozen.freeze();
+    for (const char* p : {"/", "/a", "/a/b", "/a/c", "/a/b/c/d/e/f/g/h/i", "/x/y", "/x/z", "/abcdefgh",
+                          "/abcdefghi", "/abcdefghj", "/b", "/a/b/"}) {
+        for (method m : {method::get, method::post, method::put}) {
+            CAPTURE(p);
+            auto a = walk_only.find(m, p);
+            auto b = frozen.find(m, p);
+            CHECK(a.status() == b.status());
+            CHECK(a.allow() == b.allow());
+            CHECK((a.route() ? a.route()->id : 99) == (b.route() ? b.route()->id : 99));
+            CHECK(a.params().size() == b.params().size());
+        }
+    }
+    CHECK(frozen.find(method::put, "/a/b").allow_header() == "POST, OPTIONS");
+    // The path decides the node first: "/a/b" is a static route, so GET there
+    // is 405, not the GET of "/a/{x}".
+    CHECK(frozen.find(method::get, "/a/b").status() == match_status::method_not_allowed);
+}

@@ -99,8 +99,24 @@ private:
                                        std::vector<matcher>& fresh);
     std::uint32_t matcher_for(std::string_view regex, const std::vector<matcher>& fresh) const;
 
+    // Fully static routes by whole path, built by freeze(): an all-static
+    // match is always what the walk would find first (static wins at every
+    // level), so a hit skips the walk. Open addressing, power-of-two size.
+    struct static_slot {
+        std::uint64_t hash = 0;
+        std::uint32_t node = npos;
+        std::uint32_t size = 0;
+        const char* data = nullptr;  // into static_paths_
+    };
+    static std::uint64_t hash_path(std::string_view s) noexcept;
+    std::uint32_t find_exact(std::string_view path) const noexcept;
+    void build_static_table();
+
     router::options opts_;
     bool frozen_ = false;
+    std::vector<static_slot> static_table_;
+    std::vector<std::string> static_paths_;
+    std::uint64_t static_lengths_ = 0;  // bit i: a static route of length i (bit 63: >= 63)
     std::vector<node> nodes_;
     std::vector<endpoint> endpoints_;
     std::vector<route_info> routes_;
