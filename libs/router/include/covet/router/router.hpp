@@ -228,7 +228,9 @@ public:
 
     /// Moves every route of `other` under `prefix`, in a new group carrying
     /// `data`; other's groups become subgroups of it. Route names are kept
-    /// (prefixed with `name_prefix`) and must stay unique.
+    /// (prefixed with `name_prefix`) and must stay unique. A registration
+    /// error throws midway and leaves both routers partly merged: treat it
+    /// as fatal, like any configuration error.
     void mount(std::string_view prefix, router&& other, GroupData data = {},
                std::string_view name_prefix = {})
     {
