@@ -59,17 +59,16 @@ bool less_segment(std::string_view a, std::string_view b) noexcept
 
 void append_allow(method_set allow, const endpoint* ep, std::string& out)
 {
-    std::string list;
-    allow.append_to(list);
+    const std::size_t start = out.size();
+    allow.append_to(out);
     if (ep != nullptr) {
         for (const auto& [token, route] : ep->custom) {
-            if (!list.empty()) {
-                list += ", ";
+            if (out.size() > start) {
+                out += ", ";
             }
-            list += token;
+            out += token;
         }
     }
-    out += list;
 }
 
 core::core(options opts) : opts_(opts)

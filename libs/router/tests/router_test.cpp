@@ -181,6 +181,9 @@ TEST_CASE("404 vs 405 with Allow, HEAD from GET, automatic OPTIONS, custom metho
     CHECK(m.allow().contains(method::post));
     CHECK(!m.allow().contains(method::put));
     CHECK(m.allow_header() == "GET, HEAD, POST, OPTIONS, PROPFIND");
+    std::string header = "Allow: ";  // appends to what the buffer holds
+    m.append_allow(header);
+    CHECK(header == "Allow: GET, HEAD, POST, OPTIONS, PROPFIND");
     CHECK(r.find(method::put, "/nothing").status() == match_status::not_found);
     CHECK(r.find(method::get, "/items/1").allow_header() == "HEAD, DELETE, OPTIONS");
 

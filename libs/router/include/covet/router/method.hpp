@@ -64,12 +64,14 @@ public:
     /// The raw bits, bit i for `static_cast<method>(i)`.
     constexpr std::uint16_t bits() const noexcept { return bits_; }
 
-    /// Appends the standard methods as an Allow header value ("GET, HEAD").
+    /// Appends the standard methods as an Allow header value ("GET, HEAD")
+    /// to whatever `out` already holds.
     void append_to(std::string& out) const
     {
+        const std::size_t start = out.size();
         for (std::size_t i = 0; i < standard_method_count; ++i) {
             if (contains(static_cast<method>(i))) {
-                if (!out.empty()) {
+                if (out.size() > start) {
                     out += ", ";
                 }
                 out += to_string(static_cast<method>(i));

@@ -247,9 +247,8 @@ public:
             std::uint32_t g = r.group == route_info::npos ? top.id_ : remap[r.group];
             std::string name = r.name.empty() ? std::string() : std::string(name_prefix) + r.name;
             std::string pattern = std::string(prefix) + r.pattern;
-            std::uint32_t id = core_.add(r.method_token, pattern, name, g);
+            core_.add(r.method_token, pattern, name, g);
             handlers_.push_back(std::move(other.handlers_[r.id]));
-            (void)id;
         }
     }
 
