@@ -1,7 +1,7 @@
 #include <covet/router/detail/core.hpp>
 
 #include <algorithm>
-#include <cassert>
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 

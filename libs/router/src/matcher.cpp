@@ -1,5 +1,6 @@
 #include <covet/router/detail/matcher.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace covet::router::detail {
