@@ -7,6 +7,7 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         json     COVET_BUILD_JSON
+        router   COVET_BUILD_ROUTER
         net      COVET_BUILD_NET
         io-uring COVET_IO_URING
         http     COVET_BUILD_HTTP

@@ -303,8 +303,11 @@ TEST_CASE("graceful stop: in-flight requests finish, idle connections close, new
     CHECK(slow.closed_by_server);
     REQUIRE(idle.responses.size() == 1);
     CHECK(idle.closed_by_server);
-    auto refused = covet::net::block_on(covet::net::connect("127.0.0.1", port, {.timeout = 1s}));
-    CHECK(!refused.has_value());
+    const auto refused = covet::net::block_on([](std::uint16_t p) -> covet::task<std::error_code> {
+        auto stream = co_await covet::net::connect("127.0.0.1", p, {.timeout = 1s});
+        co_return stream ? std::error_code{} : stream.error();
+    }(port));
+    CHECK(refused == std::errc::connection_refused);
     s.rt.join();
 }
 

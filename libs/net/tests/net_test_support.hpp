@@ -50,6 +50,17 @@ inline task<result<std::string>> round_trip(tcp_stream& stream, std::string mess
     co_return reply;
 }
 
+/// Tries to connect and reports only the error: a connected stream must not
+/// leave block_on, whose io_context dies when it returns.
+inline std::error_code connect_error(std::string host, std::uint16_t port,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(2))
+{
+    return block_on([](std::string h, std::uint16_t p, std::chrono::milliseconds t) -> task<std::error_code> {
+        auto stream = co_await connect(h, p, {.timeout = t});
+        co_return stream ? std::error_code{} : stream.error();
+    }(std::move(host), port, timeout));
+}
+
 /// Polls `condition` every millisecond for up to `limit`.
 template <class Condition>
 bool eventually(Condition condition, std::chrono::milliseconds limit = std::chrono::milliseconds(5000))

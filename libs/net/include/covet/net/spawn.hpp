@@ -40,6 +40,8 @@ void spawn(const Executor& executor, task<void> t)
 
 /// Runs `t` to completion on a private io_context on the calling thread and
 /// returns its value (rethrowing its exception). For tests, tools and main().
+/// The io_context is gone when this returns: T must not hold sockets, timers
+/// or streams made inside `t`.
 template <class T>
 T block_on(task<T> t)
 {
