@@ -53,16 +53,17 @@ int main(int argc, char** argv)
     std::string address = "0.0.0.0";
     std::uint16_t port = 8080;
     std::size_t threads = 0;
-    for (int i = 1; i < argc; ++i) {
+    // Every option takes a value: walk the arguments in pairs.
+    for (int i = 1; i < argc; i += 2) {
         std::string_view arg = argv[i];
         std::string_view value = i + 1 < argc ? argv[i + 1] : "";
-        bool ok = true;
+        bool ok = i + 1 < argc;
         if (arg == "--address") {
             address = value;
         } else if (arg == "--port") {
-            ok = parse_number(value, port);
+            ok = ok && parse_number(value, port);
         } else if (arg == "--threads") {
-            ok = parse_number(value, threads);
+            ok = ok && parse_number(value, threads);
         } else {
             ok = false;
         }
@@ -70,7 +71,6 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "usage: covet_hello [--address A] [--port P] [--threads N]\n");
             return 2;
         }
-        ++i;
     }
     covet::net::runtime rt({.threads = threads});
     covet::http::server_options options;

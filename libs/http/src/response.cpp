@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -243,7 +244,7 @@ void format_http_date(long long unix_seconds, char (&out)[29]) noexcept
     two(out + 20, tm.tm_min);
     out[22] = ':';
     two(out + 23, tm.tm_sec);
-    std::copy(" GMT", " GMT" + 4, out + 25);
+    std::memcpy(out + 25, " GMT", 4);
 }
 
 std::string_view http_date() noexcept
