@@ -274,3 +274,18 @@ TEST_CASE("value: depth limit protects the recursion")
     REQUIRE_FALSE(n);
     CHECK(n.errors().front().kind == json::error_kind::depth);
 }
+
+TEST_CASE("value: floats with many integer digits keep their value (simdjson 3.0 get_number workaround)")
+{
+    for (const char* text :
+         {"999400000000019456.0", "12345678901234567890.0", "9994000000000194e+000000000000000000000002"}) {
+        CAPTURE(text);
+        auto v = covet::json::parse_value(text);
+        REQUIRE(v.has_value());
+        REQUIRE(v->if_double() != nullptr);
+        CHECK(*v->if_double() == std::stod(text));
+        auto again = covet::json::parse_value(covet::json::to_string(*v));
+        REQUIRE(again.has_value());
+        CHECK(*again == *v);
+    }
+}

@@ -22,6 +22,7 @@
 #include <simdjson.h>
 #include <array>
 #include <bitset>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -592,7 +593,22 @@ void read_dynamic(V& v, value& out, context& cx, const path_frame* at)
         switch (num.get_number_type()) {
         case od::number_type::signed_integer: out = value(num.get_int64()); break;
         case od::number_type::unsigned_integer: out = value(num.get_uint64()); break;
-        default: out = value(num.get_double()); break;
+        default: {
+            // simdjson 3.0's get_number() yields 0 for a float with ~19 or
+            // more integer digits (found by the fuzzer); get_double() is right,
+            // so re-read the raw token with the dedicated float parser.
+            double d = num.get_double();
+            const std::string_view raw = simdjson::trim(v.raw_json_token());
+            if (raw.size() >= 19) {
+                double exact = 0;
+                const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), exact);
+                if (ec == std::errc{} && end == raw.data() + raw.size()) {
+                    d = exact;
+                }
+            }
+            out = value(d);
+            break;
+        }
         }
         return;
     }
