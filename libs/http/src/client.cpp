@@ -133,19 +133,27 @@ struct connection {
     std::optional<net::tls_stream> tls;
     std::string buffer;  // bytes received and not yet consumed
 
+    // One co_await per branch, its value returned after: GCC 12 miscompiles
+    // several `co_return co_await` statements in one coroutine.
     task<result<std::size_t>> read_some(asio::mutable_buffer b)
     {
+        result<std::size_t> n = std::size_t{0};
         if (tls) {
-            co_return co_await tls->read_some(b);
+            n = co_await tls->read_some(b);
+        } else {
+            n = co_await tcp->read_some(b);
         }
-        co_return co_await tcp->read_some(b);
+        co_return n;
     }
     task<result<std::size_t>> write(asio::const_buffer b)
     {
+        result<std::size_t> n = std::size_t{0};
         if (tls) {
-            co_return co_await tls->write(b);
+            n = co_await tls->write(b);
+        } else {
+            n = co_await tcp->write(b);
         }
-        co_return co_await tcp->write(b);
+        co_return n;
     }
     void set_timeouts(net::stream_timeouts t)
     {

@@ -622,6 +622,7 @@ void chunked_decoder::reset() noexcept
     last_chunk_ = false;
     in_ = 0;
     out_ = 0;
+    total_ = 0;
     trailer_start_ = 0;
     trailer_line_start_ = 0;
     error_ = parse_error::none;
@@ -645,6 +646,17 @@ int hex_value(char c) noexcept
 constexpr std::size_t max_chunk_size_digits = 15;  // < 2^60: no overflow
 constexpr std::size_t max_extension_bytes = 1024;
 }  // namespace
+
+std::size_t chunked_decoder::discard_decoded() noexcept
+{
+    if (state_ == state::trailer_line || state_ == state::done) {
+        return 0;  // trailer views point into the region: keep it in place
+    }
+    const std::size_t shift = in_;
+    in_ = 0;
+    out_ = 0;
+    return shift;
+}
 
 parse_status chunked_decoder::decode(char* body, std::size_t size) noexcept
 {
@@ -707,7 +719,7 @@ parse_status chunked_decoder::decode(char* body, std::size_t size) noexcept
                 state_ = state::trailer_line;
                 trailer_start_ = trailer_line_start_ = in_;
             } else {
-                if (chunk_remaining_ > max_body_ - out_) {
+                if (chunk_remaining_ > max_body_ - total_) {
                     return fail(parse_error::body_too_large);
                 }
                 state_ = state::data;
@@ -718,6 +730,7 @@ parse_status chunked_decoder::decode(char* body, std::size_t size) noexcept
                 static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, size - in_));
             std::memmove(body + out_, body + in_, take);
             out_ += take;
+            total_ += take;
             in_ += take;
             chunk_remaining_ -= take;
             if (chunk_remaining_ == 0) {

@@ -1,6 +1,9 @@
 #include <covet/http/request.hpp>
 #include <covet/http/url.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace covet::http {
 
 namespace {
@@ -98,6 +101,42 @@ std::optional<std::string_view> request::cookie(std::string_view name) const noe
         }
     }
     return std::nullopt;
+}
+
+task<result<std::size_t>> request::read_body(asio::mutable_buffer buffer)
+{
+    if (source_ != nullptr) {
+        co_return co_await source_->read(buffer);
+    }
+    const std::size_t n = std::min(buffer.size(), body_.size() - body_read_);
+    std::memcpy(buffer.data(), body_.data() + body_read_, n);
+    body_read_ += n;
+    co_return n;
+}
+
+task<result<std::string>> request::read_all_body(std::size_t limit)
+{
+    if (source_ == nullptr) {
+        if (body_.size() > limit) {
+            co_return errc::limit_exceeded;
+        }
+        co_return std::string(body_);
+    }
+    std::string all;
+    char chunk[16 * 1024];
+    for (;;) {
+        auto n = co_await source_->read(asio::buffer(chunk));
+        if (!n) {
+            co_return n.error();
+        }
+        if (*n == 0) {
+            co_return all;
+        }
+        if (all.size() + *n > limit) {
+            co_return errc::limit_exceeded;
+        }
+        all.append(chunk, *n);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -111,11 +111,26 @@ task<void> maybe_compress(const compression_options& policy, const request& req,
     }
 }
 
+// With streaming enabled the parser admits Content-Length up to the streamed
+// limit; buffered requests are held to max_body by the connection.
+parser_limits parse_limits(const server_options& options)
+{
+    parser_limits limits = options.limits;
+    if (options.stream_body_if) {
+        limits.max_body = std::max(limits.max_body, limits.max_streamed_body);
+    }
+    return limits;
+}
+
+// Room kept after the head while a body is streamed: chunk framing and
+// trailers are decoded there, so reading never moves the head.
+constexpr std::size_t stream_window = 32 * 1024;
+
 struct connection {
     connection(server::state& s, net::tcp_stream st)
         : srv(s),
           stream(std::move(st)),
-          parser(s.options.limits),
+          parser(parse_limits(s.options)),
           chunked(s.options.limits.max_body, s.options.limits.max_header_line),
           max_buffer(s.options.limits.max_head_bytes + 2 * s.options.limits.max_body + 64 * 1024)
     {
@@ -339,6 +354,159 @@ struct connection {
         (void)parser.parse(current());
     }
 
+    // The body of one request, read as the handler asks for it.
+    struct streamed_body final : detail::body_source {
+        streamed_body(connection& c, const request_head& h)
+            : conn(c),
+              framing(h.framing),
+              remaining(h.content_length),
+              head_size(h.head_size),
+              pos(h.head_size),
+              expect_continue(h.expect_continue)
+        {
+            if (framing == body_framing::chunked) {
+                conn.chunked.reset();
+                conn.chunked.set_max_body(conn.srv.options.limits.max_streamed_body);
+            }
+        }
+
+        char* region() const noexcept { return conn.in.get() + conn.begin + head_size; }
+
+        task<result<std::size_t>> read(asio::mutable_buffer out) override
+        {
+            if (failure) {
+                co_return failure;
+            }
+            if (!started) {
+                started = true;
+                // RFC 9110 10.1.1: 100 Continue only once the handler wants the body.
+                if (expect_continue && conn.buffered() == head_size) {
+                    conn.out.append(continue_response);
+                    if (!co_await conn.flush()) {
+                        failure = errc::end_of_stream;
+                        co_return failure;
+                    }
+                }
+            }
+            if (out.size() == 0) {
+                co_return std::size_t{0};
+            }
+            conn.stream.set_timeouts(
+                {.read = conn.srv.options.body_timeout, .write = conn.srv.options.write_timeout});
+            result<std::size_t> got = std::size_t{0};
+            if (framing == body_framing::content_length) {
+                got = co_await read_length(out);
+            } else {
+                got = co_await read_chunked(out);
+            }
+            co_return got;
+        }
+
+        task<result<std::size_t>> read_length(asio::mutable_buffer out)
+        {
+            if (remaining == 0) {
+                co_return std::size_t{0};
+            }
+            const std::size_t available = conn.buffered() - pos;
+            if (available > 0) {
+                const std::uint64_t limit = std::min<std::uint64_t>(remaining, out.size());
+                const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(available, limit));
+                std::memcpy(out.data(), conn.in.get() + conn.begin + pos, n);
+                pos += n;
+                remaining -= n;
+                co_return n;
+            }
+            // Nothing buffered: read from the socket straight into the caller's buffer.
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining));
+            const asio::mutable_buffer into(out.data(), want);
+            auto n = co_await conn.stream.read_some(into);
+            if (!n) {
+                failure = n.error();
+                co_return failure;
+            }
+            remaining -= *n;
+            co_return *n;
+        }
+
+        task<result<std::size_t>> read_chunked(asio::mutable_buffer out)
+        {
+            for (;;) {
+                const std::size_t decoded = conn.chunked.decoded_size();
+                if (returned < decoded) {
+                    const std::size_t n = std::min(out.size(), decoded - returned);
+                    std::memcpy(out.data(), region() + returned, n);
+                    returned += n;
+                    co_return n;
+                }
+                if (complete) {
+                    co_return std::size_t{0};
+                }
+                const auto st = conn.chunked.decode(region(), conn.buffered() - head_size);
+                if (st == parse_status::complete) {
+                    complete = true;
+                    continue;
+                }
+                if (st == parse_status::error) {
+                    failure = make_error_code(conn.chunked.error());
+                    co_return failure;
+                }
+                if (conn.chunked.decoded_size() > returned) {
+                    continue;
+                }
+                // The caller has every decoded byte: drop them and move the
+                // undecoded rest down, so the window never fills up.
+                if (const std::size_t shift = conn.chunked.discard_decoded(); shift > 0) {
+                    const std::size_t rest = conn.buffered() - head_size - shift;
+                    std::memmove(region(), region() + shift, rest);
+                    conn.end -= shift;
+                    returned = 0;
+                }
+                if (conn.capacity - conn.end < 512) {
+                    failure = errc::limit_exceeded;  // a trailer section larger than the window
+                    co_return failure;
+                }
+                auto n = co_await conn.stream.read_some(
+                    asio::buffer(conn.in.get() + conn.end, conn.capacity - conn.end));
+                if (!n) {
+                    failure = n.error();
+                    co_return failure;
+                }
+                conn.end += *n;
+            }
+        }
+
+        // After the handler: the bytes of this request in the buffer, and
+        // whether the body was consumed (if not, the connection must close).
+        std::size_t finish(bool& body_done)
+        {
+            if (framing == body_framing::content_length) {
+                if (!failure && remaining > 0 && conn.buffered() - pos >= remaining) {
+                    pos += static_cast<std::size_t>(remaining);  // unread but already here: skip it
+                    remaining = 0;
+                }
+                body_done = !failure && remaining == 0;
+                return pos;
+            }
+            if (!failure && !complete &&
+                conn.chunked.decode(region(), conn.buffered() - head_size) == parse_status::complete) {
+                complete = true;
+            }
+            body_done = !failure && complete;
+            return head_size + conn.chunked.raw_pos();
+        }
+
+        connection& conn;
+        body_framing framing;
+        std::uint64_t remaining;
+        std::size_t head_size;
+        std::size_t pos;
+        std::size_t returned = 0;
+        bool expect_continue;
+        bool started = false;
+        bool complete = false;
+        std::error_code failure;
+    };
+
     task<void> run();
 
     server::state& srv;
@@ -405,12 +573,35 @@ task<void> connection::run()
             co_return;
         }
 
-        // 2. The body, if any.
+        // 2. The body, if any: streamed to the handler, or buffered here.
         std::string_view body;
         std::span<const header> trailers;
         std::size_t consumed = parser.head().head_size;
         const body_framing framing = parser.head().framing;
-        if (framing != body_framing::none) {
+        std::optional<streamed_body> streamed;
+        if (framing != body_framing::none && options.stream_body_if) {
+            request probe(parser.head(), {}, {}, remote);
+            if (options.stream_body_if(probe)) {
+                bool moved = false;
+                if (!reserve(stream_window, moved)) {
+                    co_await send_error(status::request_header_fields_too_large, "request head too large");
+                    co_return;
+                }
+                if (moved) {
+                    reparse_head();
+                }
+                streamed.emplace(*this, parser.head());
+            }
+        }
+        if (!streamed && framing == body_framing::content_length &&
+            parser.head().content_length > options.limits.max_body) {
+            co_await send_error(status::content_too_large, "request content too large");
+            co_return;
+        }
+        if (!streamed && framing == body_framing::chunked) {
+            chunked.set_max_body(options.limits.max_body);
+        }
+        if (framing != body_framing::none && !streamed) {
             const std::size_t head_size = parser.head().head_size;
             if (parser.head().expect_continue && buffered() == head_size) {
                 out.append(continue_response);
@@ -478,6 +669,9 @@ task<void> connection::run()
         // 3. The handler.
         const request_head& head = parser.head();
         request req(head, body, trailers, remote);
+        if (streamed) {
+            req.attach_body_source(&*streamed);
+        }
         std::optional<response> res;
         std::exception_ptr failure;
         try {
@@ -493,8 +687,14 @@ task<void> connection::run()
             co_await maybe_compress(options.compression, req, *res);
         }
 
+        bool body_done = true;
+        if (streamed) {
+            consumed = streamed->finish(body_done);
+        }
+
         // 4. The response, batched with those to earlier pipelined requests.
-        const bool keep_alive = head.keep_alive && !closing;
+        // A streamed body the handler left unread ends the connection.
+        const bool keep_alive = head.keep_alive && !closing && body_done;
         detail::serialize_head(*res, out,
                                {.keep_alive = keep_alive,
                                 .version_minor = head.version_minor,

@@ -53,11 +53,16 @@ task<result<tcp_stream>> connect_unbounded(std::string host, std::uint16_t port,
 
 task<result<tcp_stream>> connect(std::string host, std::uint16_t port, connect_options options)
 {
+    // One co_await per branch: GCC 12 miscompiles several `co_return co_await`
+    // statements in one coroutine.
+    result<tcp_stream> stream = errc::cancelled;
     if (options.timeout.count() > 0) {
-        co_return co_await with_timeout(connect_unbounded(std::move(host), port, options.no_delay),
-                                        options.timeout);
+        stream = co_await with_timeout(connect_unbounded(std::move(host), port, options.no_delay),
+                                       options.timeout);
+    } else {
+        stream = co_await connect_unbounded(std::move(host), port, options.no_delay);
     }
-    co_return co_await connect_unbounded(std::move(host), port, options.no_delay);
+    co_return stream;
 }
 
 }  // namespace covet::net

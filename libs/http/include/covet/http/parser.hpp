@@ -36,6 +36,9 @@ struct parser_limits {
     std::size_t max_headers = 100;
     /// Request content (Content-Length or decoded chunked); larger → 413.
     std::size_t max_body = 8 * 1024 * 1024;
+    /// Content of a request whose body the handler reads as a stream
+    /// (server_options::stream_body_if); larger → 413 / the stream fails.
+    std::size_t max_streamed_body = std::size_t{1} << 30;
 };
 
 /// Why a message was rejected. status_for() gives the response status; the
@@ -168,6 +171,14 @@ public:
     parse_status decode(char* body, std::size_t size) noexcept;
 
     std::size_t decoded_size() const noexcept { return out_; }
+    /// Decoded bytes over the whole body, across discard_decoded() calls.
+    std::size_t decoded_total() const noexcept { return total_; }
+    /// For streaming: forgets the decoded bytes (the caller has copied them)
+    /// and returns how many leading bytes of the region are now dead; the
+    /// caller moves the rest of the region down by that much before the next
+    /// decode(). Returns 0 (and keeps everything) once in the trailers.
+    std::size_t discard_decoded() noexcept;
+    void set_max_body(std::size_t max_body) noexcept { max_body_ = max_body; }
     /// Bytes of `body` consumed so far (the whole chunked framing when complete).
     std::size_t raw_pos() const noexcept { return in_; }
     parse_error error() const noexcept { return error_; }
@@ -200,6 +211,7 @@ private:
     bool last_chunk_ = false;
     std::size_t in_ = 0;
     std::size_t out_ = 0;
+    std::size_t total_ = 0;
     std::size_t trailer_start_ = 0;
     std::size_t trailer_line_start_ = 0;
     parse_error error_ = parse_error::none;

@@ -9,8 +9,13 @@
 #include <covet/http/header.hpp>
 #include <covet/http/method.hpp>
 #include <covet/http/parser.hpp>
+#include <covet/net/task.hpp>
 
 #include <asio/ip/tcp.hpp>
+
+#include <covet/base/result.hpp>
+
+#include <asio/buffer.hpp>
 
 #include <optional>
 #include <span>
@@ -18,6 +23,15 @@
 #include <string_view>
 
 namespace covet::http {
+
+namespace detail {
+/// Supplies a streamed request body (implemented by the server's connection).
+class body_source {
+public:
+    virtual ~body_source() = default;
+    virtual task<result<std::size_t>> read(asio::mutable_buffer buffer) = 0;
+};
+}  // namespace detail
 
 class request {
 public:
@@ -55,8 +69,21 @@ public:
     /// Value of cookie `name` from the Cookie header(s); nullopt if absent.
     std::optional<std::string_view> cookie(std::string_view name) const noexcept;
 
-    /// The request content (decoded if it was chunked).
+    /// The request content (decoded if it was chunked). Empty when the body is
+    /// streamed (body_streamed()); use read_body() then.
     std::string_view body() const noexcept { return body_; }
+    /// True when the server hands this body over as a stream
+    /// (server_options::stream_body_if) instead of buffering it.
+    bool body_streamed() const noexcept { return source_ != nullptr; }
+    /// Reads the next part of the content into `buffer`; 0 at the end. Works
+    /// for buffered bodies too, so a handler can always read this way. A
+    /// streamed body is read from the socket as the handler asks (100 Continue
+    /// is sent on the first read), under the body timeout.
+    task<result<std::size_t>> read_body(asio::mutable_buffer buffer);
+    /// Reads the whole content (at most `limit` bytes, else errc::limit_exceeded).
+    task<result<std::string>> read_all_body(std::size_t limit);
+    /// Used by the server to attach the stream.
+    void attach_body_source(detail::body_source* source) noexcept { source_ = source; }
     /// Trailer fields of a chunked request.
     std::span<const http::header> trailers() const noexcept { return trailers_; }
 
@@ -67,6 +94,8 @@ private:
     std::string_view body_;
     std::span<const http::header> trailers_;
     asio::ip::tcp::endpoint remote_;
+    detail::body_source* source_ = nullptr;
+    std::size_t body_read_ = 0;
 };
 
 }  // namespace covet::http

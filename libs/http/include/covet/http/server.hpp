@@ -44,6 +44,11 @@ struct server_options {
     std::string server_name = "covet";
     /// gzip/deflate for compressible responses when the client accepts it (off by default).
     compression_options compression{};
+    /// Called once the head of a request with a body has arrived (its body()
+    /// is still empty); true hands the body to the handler as a stream
+    /// (request::read_body), limited by limits.max_streamed_body, instead of
+    /// buffering it up to limits.max_body. Unset: every body is buffered.
+    std::function<bool(const request&)> stream_body_if{};
 };
 
 /// Handles one request. Called on the connection's worker thread.
