@@ -84,6 +84,20 @@ json::writer& response_writer()
     return writer;
 }
 
+/// One middleware call; an exception it throws (or lets through) becomes a
+/// response here, so the middleware outside it still sees a response.
+task<http::response> run_middleware(const middleware* mw, http::request* req, next n)
+{
+    std::exception_ptr failure;
+    try {
+        auto t = (*mw)(*req, n);
+        co_return co_await std::move(t);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    co_return response_for_exception(failure, *req);
+}
+
 }  // namespace detail
 
 task<http::response> next::operator()(http::request& req) const
@@ -91,7 +105,7 @@ task<http::response> next::operator()(http::request& req) const
     detail::dispatch_state* st = state_;
     st->ctx.req = &req;
     if (index_ < st->chain->size()) {
-        return (*(*st->chain)[index_])(req, next(st, index_ + 1));
+        return detail::run_middleware((*st->chain)[index_], &req, next(st, index_ + 1));
     }
     if (st->ep != nullptr) {
         return st->ep->invoke(st->ep->fn.get(), &st->ctx);

@@ -203,8 +203,7 @@ public:
     {
         using info = detail::handler_info<F, false>;
         using R = typename info::result;
-        using T = typename std::conditional_t<detail::is_shared_ptr<R>::value, detail::is_shared_ptr<R>,
-                                              std::type_identity<R>>::type;
+        using T = typename detail::service_type<R>::type;
         detail::service_entry e;
         e.key = detail::type_key<T>;
         e.name = detail::type_name<T>();

@@ -204,11 +204,11 @@ constexpr bool check_param()
     return true;
 }
 
-template <class R>
+template <class R, bool Endpoint>
 constexpr bool check_result()
 {
-    static_assert(std::is_void_v<R> || std::is_same_v<R, http::response> || std::is_same_v<R, std::string> ||
-                      is_json_result<R>::value,
+    static_assert(!Endpoint || std::is_void_v<R> || std::is_same_v<R, http::response> ||
+                      std::is_same_v<R, std::string> || is_json_result<R>::value,
                   "covet::web: a handler returns (or co_returns, via task<X>) http::response, std::string "
                   "(text/plain), void (204 No Content), or a JSON-writable value: a COVET_REFLECT struct, a "
                   "reflected variant, json::value, or a std::vector/std::optional/std::map of those. "
@@ -232,7 +232,16 @@ struct is_shared_ptr : std::false_type {
 };
 template <class T>
 struct is_shared_ptr<std::shared_ptr<T>> : std::true_type {
-    using element = T;
+};
+
+/// The service type a factory returning R provides: T for T and std::shared_ptr<T>.
+template <class R>
+struct service_type {
+    using type = R;
+};
+template <class T>
+struct service_type<std::shared_ptr<T>> {
+    using type = T;
 };
 
 /// Everything the app needs to know about a handler (Endpoint) or dependency
@@ -250,7 +259,7 @@ struct handler_info {
     using raw_result = typename traits::result;
     static constexpr bool is_task = task_traits<raw_result>::is_task;
     using result = typename task_traits<raw_result>::type;
-    static_assert(!Endpoint || check_result<result>());
+    static_assert(check_result<result, Endpoint>());
     static_assert(Endpoint || !std::is_void_v<result>,
                   "covet::web: a dependency factory must return the service (T, std::shared_ptr<T>, or a "
                   "task of one of those), not void.");
