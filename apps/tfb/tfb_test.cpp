@@ -37,7 +37,7 @@ std::string normalize_date(const std::string& bytes)
 
 }  // namespace
 
-TEST_CASE("tfb: /plaintext and /json are byte-exact, pipelined too")
+TEST_CASE("/plaintext and /json are byte-exact, pipelined too")
 {
     running_tfb tfb;
     using covet::http::testing::exchange;

@@ -26,7 +26,7 @@ web::middleware tracer(std::string tag)
 
 }  // namespace
 
-TEST_CASE("the onion: global, group, route middleware in order; short-circuit")
+TEST_CASE("the onion: global, group, route middleware in order, and a short-circuit")
 {
     web::app app;
     app.use(tracer("global"));
@@ -98,7 +98,7 @@ TEST_CASE("trailing-slash redirect keeps the query")
     CHECK(r.header("location") == "/docs?a=1");
 }
 
-TEST_CASE("a handler error keeps middleware headers; a middleware error is mapped too")
+TEST_CASE("a handler error keeps middleware headers, and a middleware error is mapped too")
 {
     web::app app;
     app.use(tracer("global"));
