@@ -1,0 +1,103 @@
+#include <covet/http/error.hpp>
+#include <covet/http/request.hpp>
+#include <covet/json/writer.hpp>
+#include <covet/web/errors.hpp>
+
+#include <cstdio>
+#include <variant>
+
+namespace covet::web {
+
+validation_error::validation_error(std::vector<field_error> errors)
+    : std::runtime_error("request validation failed"), errors_(std::move(errors))
+{
+}
+
+std::string error_body(std::span<const field_error> errors)
+{
+    json::writer w;
+    w.raw(R"({"detail":[)");
+    bool first = true;
+    for (const auto& e : errors) {
+        w.element(first);
+        first = false;
+        w.raw(R"({"loc":[)");
+        bool first_step = true;
+        for (const auto& step : e.loc) {
+            w.element(first_step);
+            first_step = false;
+            if (const auto* key = std::get_if<std::string>(&step)) {
+                w.string(*key);
+            } else {
+                w.number(std::get<std::size_t>(step));
+            }
+        }
+        w.raw(R"(],"msg":)");
+        w.string(e.msg);
+        w.raw(R"(,"type":)");
+        w.string(e.type);
+        w.put('}');
+    }
+    w.raw("]}");
+    return w.str();
+}
+
+std::vector<field_error> from_json_errors(std::span<const json::error> errors, std::string_view where)
+{
+    std::vector<field_error> out;
+    out.reserve(errors.size());
+    for (const auto& e : errors) {
+        field_error f;
+        if (!where.empty()) {
+            f.loc.emplace_back(std::string(where));
+        }
+        f.loc.insert(f.loc.end(), e.loc.begin(), e.loc.end());
+        f.msg = e.message;
+        f.type = std::string(json::kind_name(e.kind));
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+http::response validation_response(std::span<const field_error> errors)
+{
+    return http::response::json_bytes(error_body(errors), http::status::unprocessable_content);
+}
+
+http::response problem(http::status s, std::string_view detail)
+{
+    const std::string_view title = http::reason_phrase(s);
+    json::writer w;
+    w.raw(R"({"type":"about:blank","title":)");
+    w.string(title);
+    w.raw(R"(,"status":)");
+    w.number(static_cast<unsigned>(s));
+    w.raw(R"(,"detail":)");
+    w.string(detail.empty() ? title : detail);
+    w.put('}');
+    http::response r = http::response::json_bytes(w.str(), s);
+    r.set_content_type("application/problem+json");
+    return r;
+}
+
+http::response response_for_exception(std::exception_ptr failure, const http::request& req)
+{
+    try {
+        std::rethrow_exception(failure);
+    } catch (const validation_error& e) {
+        return validation_response(e.errors());
+    } catch (const http::error& e) {
+        return problem(e.status(), e.detail());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "covet.web: %.*s %.*s: unhandled exception: %s\n",
+                     static_cast<int>(req.method_name().size()), req.method_name().data(),
+                     static_cast<int>(req.path().size()), req.path().data(), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "covet.web: %.*s %.*s: unhandled non-standard exception\n",
+                     static_cast<int>(req.method_name().size()), req.method_name().data(),
+                     static_cast<int>(req.path().size()), req.path().data());
+    }
+    return problem(http::status::internal_server_error);
+}
+
+}  // namespace covet::web
