@@ -14,14 +14,14 @@ struct cors_options {
     /// Exact origins ("https://app.example.com"), compared byte for byte
     /// (scheme, host and port). "*" allows any origin, answered with a literal
     /// `*` (never echoed back), and is refused together with credentials.
-    std::vector<std::string> allow_origins;
+    std::vector<std::string> allow_origins{};
     /// Methods a preflight may ask for.
     std::vector<std::string> allow_methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
     /// Request headers a preflight may ask for (case-insensitive). "*" allows
     /// any (not with credentials). CORS-safelisted headers need no entry.
     std::vector<std::string> allow_headers = {"Content-Type", "Authorization"};
     /// Response headers scripts may read (Access-Control-Expose-Headers).
-    std::vector<std::string> expose_headers;
+    std::vector<std::string> expose_headers{};
     /// Access-Control-Allow-Credentials: true (cookies, Authorization).
     bool allow_credentials = false;
     /// How long a browser may cache a preflight answer; 0 omits Max-Age.
