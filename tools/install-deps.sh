@@ -43,7 +43,16 @@ if [[ $with_bench == 1 ]]; then
         wrk           # HTTP load generator
         hyperfine     # whole-command timing
         linux-perf    # perf stat
+        # peer servers of tools/covet-bench (bench/peers/)
+        nginx-light   # nginx: static return
+        h2o           # h2o 2.2.5 (static responses)
+        nodejs        # fastify and express (npm ci in bench/peers/node)
+        python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
+        gunicorn python3-flask  # Flask on gunicorn
     )
+    # Debian's nodejs ships npm separately; a NodeSource nodejs bundles it (and conflicts with
+    # Debian's npm package), so ask for npm only when there is none.
+    command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
