@@ -1,3 +1,4 @@
+#include <covet/base/hex.hpp>
 #include <covet/http/parser.hpp>
 
 #include <algorithm>
@@ -630,19 +631,6 @@ void chunked_decoder::reset() noexcept
 }
 
 namespace {
-int hex_value(char c) noexcept
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 constexpr std::size_t max_chunk_size_digits = 15;  // < 2^60: no overflow
 constexpr std::size_t max_extension_bytes = 1024;
 }  // namespace

@@ -1,3 +1,4 @@
+#include <covet/base/hex.hpp>
 #include <covet/http/request.hpp>
 #include <covet/http/url.hpp>
 
@@ -141,22 +142,6 @@ task<result<std::string>> request::read_all_body(std::size_t limit)
 
 // ---------------------------------------------------------------------------
 
-namespace {
-int hex_digit(char c) noexcept
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-}  // namespace
-
 std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space)
 {
     std::string out;
@@ -167,8 +152,8 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_as_sp
             if (i + 2 >= text.size()) {
                 return std::nullopt;
             }
-            const int hi = hex_digit(text[i + 1]);
-            const int lo = hex_digit(text[i + 2]);
+            const int hi = hex_value(text[i + 1]);
+            const int lo = hex_value(text[i + 2]);
             if (hi < 0 || lo < 0) {
                 return std::nullopt;
             }

@@ -1,21 +1,8 @@
+#include <covet/base/hex.hpp>
 #include <covet/router/percent.hpp>
 
 namespace covet::router {
 namespace {
-
-int hex_value(char c) noexcept
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // Decodes the escape at in[i] ('%'); -1 when malformed.
 int escape_at(std::string_view in, std::size_t i) noexcept
