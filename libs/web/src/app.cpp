@@ -3,8 +3,10 @@
 #include <covet/http/error.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 namespace covet::web {
 
@@ -263,9 +265,49 @@ task<http::response> app::fallback(detail::dispatch_state* st)
     co_return problem(http::status::not_found);
 }
 
+namespace {
+
+// The router match keeps its parameters inline, which makes a dispatch_state
+// too large for a coroutine frame that Asio recycles (about 1 KiB): every
+// request would malloc its frame. The states live in a per-thread free list
+// instead and the frame holds a pointer.
+struct state_cache {
+    std::vector<std::unique_ptr<detail::dispatch_state>> free;
+};
+thread_local state_cache dispatch_states;
+
+class pooled_state {
+public:
+    pooled_state()
+    {
+        if (dispatch_states.free.empty()) {
+            state_ = std::make_unique<detail::dispatch_state>();
+        } else {
+            state_ = std::move(dispatch_states.free.back());
+            dispatch_states.free.pop_back();
+        }
+    }
+    ~pooled_state()
+    {
+        state_->ctx.scoped.clear();
+        if (dispatch_states.free.size() < 64) {
+            dispatch_states.free.push_back(std::move(state_));
+        }
+    }
+    pooled_state(const pooled_state&) = delete;
+    pooled_state& operator=(const pooled_state&) = delete;
+    detail::dispatch_state& operator*() const noexcept { return *state_; }
+
+private:
+    std::unique_ptr<detail::dispatch_state> state_;
+};
+
+}  // namespace
+
 task<http::response> app::dispatch(http::request& req) const
 {
-    detail::dispatch_state st;
+    pooled_state holder;
+    detail::dispatch_state& st = *holder;
     st.owner = this;
     st.ctx.req = &req;
     st.ctx.services = &services_;
