@@ -313,6 +313,7 @@ task<http::response> app::dispatch(http::request& req) const
     st.ctx.services = &services_;
     st.match = router_.find(req.method_name(), req.path());
     st.ctx.params = &st.match.params();
+    st.ep = nullptr;  // the state is reused: nothing may survive from the last request
     if (st.match.status() == router::match_status::found) {
         st.ep = *st.match.handler();
         st.chain = &st.ep->chain;
