@@ -372,7 +372,7 @@ struct connection {
 
         char* region() const noexcept { return conn.in.get() + conn.begin + head_size; }
 
-        task<result<std::size_t>> read(asio::mutable_buffer out) override
+        task<result<std::size_t>> read(asio::mutable_buffer into) override
         {
             if (failure) {
                 co_return failure;
@@ -388,38 +388,38 @@ struct connection {
                     }
                 }
             }
-            if (out.size() == 0) {
+            if (into.size() == 0) {
                 co_return std::size_t{0};
             }
             conn.stream.set_timeouts(
                 {.read = conn.srv.options.body_timeout, .write = conn.srv.options.write_timeout});
             result<std::size_t> got = std::size_t{0};
             if (framing == body_framing::content_length) {
-                got = co_await read_length(out);
+                got = co_await read_length(into);
             } else {
-                got = co_await read_chunked(out);
+                got = co_await read_chunked(into);
             }
             co_return got;
         }
 
-        task<result<std::size_t>> read_length(asio::mutable_buffer out)
+        task<result<std::size_t>> read_length(asio::mutable_buffer into)
         {
             if (remaining == 0) {
                 co_return std::size_t{0};
             }
             const std::size_t available = conn.buffered() - pos;
             if (available > 0) {
-                const std::uint64_t limit = std::min<std::uint64_t>(remaining, out.size());
+                const std::uint64_t limit = std::min<std::uint64_t>(remaining, into.size());
                 const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(available, limit));
-                std::memcpy(out.data(), conn.in.get() + conn.begin + pos, n);
+                std::memcpy(into.data(), conn.in.get() + conn.begin + pos, n);
                 pos += n;
                 remaining -= n;
                 co_return n;
             }
             // Nothing buffered: read from the socket straight into the caller's buffer.
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining));
-            const asio::mutable_buffer into(out.data(), want);
-            auto n = co_await conn.stream.read_some(into);
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), remaining));
+            const asio::mutable_buffer target(into.data(), want);
+            auto n = co_await conn.stream.read_some(target);
             if (!n) {
                 failure = n.error();
                 co_return failure;
@@ -428,13 +428,13 @@ struct connection {
             co_return *n;
         }
 
-        task<result<std::size_t>> read_chunked(asio::mutable_buffer out)
+        task<result<std::size_t>> read_chunked(asio::mutable_buffer into)
         {
             for (;;) {
                 const std::size_t decoded = conn.chunked.decoded_size();
                 if (returned < decoded) {
-                    const std::size_t n = std::min(out.size(), decoded - returned);
-                    std::memcpy(out.data(), region() + returned, n);
+                    const std::size_t n = std::min(into.size(), decoded - returned);
+                    std::memcpy(into.data(), region() + returned, n);
                     returned += n;
                     co_return n;
                 }
