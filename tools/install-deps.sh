@@ -22,6 +22,7 @@ done
 packages=(
     # toolchain
     build-essential g++ clang cmake ninja-build pkg-config git
+    libclang-rt-dev   # libFuzzer and sanitizer runtimes for clang (the fuzz preset)
     # libraries
     libasio-dev       # covet::net: standalone Asio (coroutines, sockets, TLS glue)
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
