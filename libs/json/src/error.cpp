@@ -74,34 +74,40 @@ std::string error::to_string() const
     return path() + ": " + message;
 }
 
+void write_error_item(writer& w, bool first, std::string_view prefix, std::span<const path_element> loc,
+                      std::string_view msg, std::string_view type)
+{
+    w.element(first);
+    w.raw(R"({"loc":[)");
+    bool first_step = true;
+    if (!prefix.empty()) {
+        w.string(prefix);
+        first_step = false;
+    }
+    for (const auto& step : loc) {
+        w.element(first_step);
+        first_step = false;
+        if (const auto* key = std::get_if<std::string>(&step)) {
+            w.string(*key);
+        } else {
+            w.number(std::get<std::size_t>(step));
+        }
+    }
+    w.raw(R"(],"msg":)");
+    w.string(msg);
+    w.raw(R"(,"type":)");
+    w.string(type);
+    w.put('}');
+}
+
 std::string error_body(std::span<const error> errors, std::string_view prefix)
 {
     writer w;
     w.raw(R"({"detail":[)");
     bool first = true;
     for (const auto& e : errors) {
-        w.element(first);
+        write_error_item(w, first, prefix, e.loc, e.message, kind_name(e.kind));
         first = false;
-        w.raw(R"({"loc":[)");
-        bool first_step = true;
-        if (!prefix.empty()) {
-            w.string(prefix);
-            first_step = false;
-        }
-        for (const auto& step : e.loc) {
-            w.element(first_step);
-            first_step = false;
-            if (const auto* key = std::get_if<std::string>(&step)) {
-                w.string(*key);
-            } else {
-                w.number(std::get<std::size_t>(step));
-            }
-        }
-        w.raw(R"(],"msg":)");
-        w.string(e.message);
-        w.raw(R"(,"type":)");
-        w.string(kind_name(e.kind));
-        w.put('}');
     }
     w.raw("]}");
     return w.str();

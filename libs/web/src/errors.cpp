@@ -19,24 +19,8 @@ std::string error_body(std::span<const field_error> errors)
     w.raw(R"({"detail":[)");
     bool first = true;
     for (const auto& e : errors) {
-        w.element(first);
+        json::write_error_item(w, first, {}, e.loc, e.msg, e.type);
         first = false;
-        w.raw(R"({"loc":[)");
-        bool first_step = true;
-        for (const auto& step : e.loc) {
-            w.element(first_step);
-            first_step = false;
-            if (const auto* key = std::get_if<std::string>(&step)) {
-                w.string(*key);
-            } else {
-                w.number(std::get<std::size_t>(step));
-            }
-        }
-        w.raw(R"(],"msg":)");
-        w.string(e.msg);
-        w.raw(R"(,"type":)");
-        w.string(e.type);
-        w.put('}');
     }
     w.raw("]}");
     return w.str();

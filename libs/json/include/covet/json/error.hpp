@@ -58,6 +58,14 @@ struct error {
 
 using error_list = std::vector<error>;
 
+class writer;
+
+/// Appends one `{"loc":[prefix?, loc...],"msg":...,"type":...}` item of a 422
+/// body to `w` (`first`: no leading comma). Shared by error_body() and the
+/// web layer's errors for path/query/header values.
+void write_error_item(writer& w, bool first, std::string_view prefix, std::span<const path_element> loc,
+                      std::string_view msg, std::string_view type);
+
 /// A FastAPI-shaped 422 body:
 /// `{"detail":[{"loc":["body","users",3,"email"],"msg":"...","type":"..."}]}`.
 /// @param prefix first element of every loc ("body", "query", ...); empty for none.
