@@ -347,6 +347,29 @@ struct connection {
         }
     }
 
+    // Reads more of a buffered body (room for `want` bytes first). On false
+    // the connection is finished: the limit or timeout was answered, or the
+    // peer is gone.
+    task<bool> read_body_bytes(std::size_t want)
+    {
+        bool moved = false;
+        if (!reserve(want, moved)) {
+            co_await send_error(status::content_too_large, "request content too large");
+            co_return false;
+        }
+        if (moved) {
+            reparse_head();
+        }
+        auto n = co_await read(srv.options.body_timeout);
+        if (!n) {
+            if (n.error() == errc::timed_out) {
+                co_await send_error(status::request_timeout, "request content not received in time");
+            }
+            co_return false;
+        }
+        co_return true;
+    }
+
     // Parses the head again after the buffer moved (its views moved with it).
     void reparse_head()
     {
@@ -612,20 +635,7 @@ task<void> connection::run()
             if (framing == body_framing::content_length) {
                 const std::size_t need = head_size + static_cast<std::size_t>(parser.head().content_length);
                 while (buffered() < need) {
-                    bool moved = false;
-                    if (!reserve(std::max(need - buffered(), min_read_space), moved)) {
-                        co_await send_error(status::content_too_large, "request content too large");
-                        co_return;
-                    }
-                    if (moved) {
-                        reparse_head();
-                    }
-                    auto n = co_await read(options.body_timeout);
-                    if (!n) {
-                        if (n.error() == errc::timed_out) {
-                            co_await send_error(status::request_timeout,
-                                                "request content not received in time");
-                        }
+                    if (!co_await read_body_bytes(std::max(need - buffered(), min_read_space))) {
                         co_return;
                     }
                 }
@@ -643,20 +653,7 @@ task<void> connection::run()
                         co_await send_error(status_for(e), make_error_code(e).message());
                         co_return;
                     }
-                    bool moved = false;
-                    if (!reserve(min_read_space, moved)) {
-                        co_await send_error(status::content_too_large, "request content too large");
-                        co_return;
-                    }
-                    if (moved) {
-                        reparse_head();
-                    }
-                    auto n = co_await read(options.body_timeout);
-                    if (!n) {
-                        if (n.error() == errc::timed_out) {
-                            co_await send_error(status::request_timeout,
-                                                "request content not received in time");
-                        }
+                    if (!co_await read_body_bytes(min_read_space)) {
                         co_return;
                     }
                 }
