@@ -114,6 +114,14 @@ response response::stream(stream_producer producer, std::string_view static_cont
     return r;
 }
 
+response response::switching_protocols(std::string_view protocol, upgrade_handler handler)
+{
+    response r(status::switching_protocols);
+    r.add_header("Upgrade", protocol);
+    r.upgrade_ = std::move(handler);
+    return r;
+}
+
 response response::event_stream(stream_producer producer)
 {
     response r = stream(std::move(producer), "text/event-stream");
@@ -299,7 +307,9 @@ void serialize_head(const response& r, std::string& out, const head_options& opt
         out.append(number, static_cast<std::size_t>(end - number));
         out.append("\r\n");
     }
-    if (!keep_alive) {
+    if (r.upgrade() != nullptr && r.status() == status::switching_protocols) {
+        out.append("Connection: Upgrade\r\n");
+    } else if (!keep_alive) {
         out.append("Connection: close\r\n");
     } else if (options.version_minor == 0) {
         out.append("Connection: keep-alive\r\n");

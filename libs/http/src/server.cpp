@@ -4,6 +4,7 @@
 #include <covet/http/server.hpp>
 #include <covet/net/offload.hpp>
 #include <covet/net/per_thread.hpp>
+#include <covet/net/spawn.hpp>
 #include <covet/net/timer.hpp>
 
 #include <sys/sendfile.h>
@@ -532,6 +533,33 @@ struct connection {
 
     task<void> run();
 
+    // Sends the 101 (after any earlier pipelined responses) and starts the new
+    // protocol as its own tracked task, so that this connection's buffers and
+    // frame are freed while the upgraded connection lives on.
+    task<void> hand_over(const response& switching, upgrade_handler handler, std::size_t consumed)
+    {
+        detail::serialize_head(
+            switching, out, {.keep_alive = true, .version_minor = 1, .server_name = srv.options.server_name});
+        if (!co_await flush()) {
+            co_return;
+        }
+        stream.set_timeouts({});
+        upgraded_connection upgraded{net::any_stream(std::move(stream)),
+                                     std::string(current().substr(consumed)), remote};
+        net::spawn(run_upgraded(std::move(handler), std::move(upgraded)));
+    }
+
+    static task<void> run_upgraded(upgrade_handler handler, upgraded_connection upgraded)
+    {
+        try {
+            co_await handler(std::move(upgraded));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "covet.http: upgrade handler threw: %s\n", e.what());
+        } catch (...) {
+            std::fprintf(stderr, "covet.http: upgrade handler threw a non-standard exception\n");
+        }
+    }
+
     server::state& srv;
     net::tcp_stream stream;
     asio::ip::tcp::endpoint remote;
@@ -687,6 +715,17 @@ task<void> connection::run()
         bool body_done = true;
         if (streamed) {
             consumed = streamed->finish(body_done);
+        }
+
+        // An accepted upgrade: the 101 goes out, then the new protocol owns the stream.
+        if (const upgrade_handler* upgrade = res->upgrade();
+            upgrade != nullptr && res->status() == status::switching_protocols) {
+            if (head.version_minor == 1 && body_done) {
+                co_await hand_over(*res, *upgrade, consumed);
+                co_return;
+            }
+            // RFC 9110 7.8: no upgrade on HTTP/1.0; nor with an unread body in the way.
+            res.emplace(response::static_text("Upgrade requires HTTP/1.1\n", status::bad_request));
         }
 
         // 4. The response, batched with those to earlier pipelined requests.

@@ -84,6 +84,21 @@ inline task<response> test_handler(request& req)
             throw std::runtime_error("producer failed");
         });
     }
+    if (path == "/upgrade") {
+        // A toy protocol: echo the early bytes, then one more read, in brackets.
+        co_return response::switching_protocols("x-echo", [](upgraded_connection c) -> task<void> {
+            std::string reply = "[" + c.early_data + "]";
+            (void)co_await c.stream.write(asio::buffer(reply));
+            std::array<char, 256> buf;
+            c.stream.set_timeouts({.read = 2s, .write = 2s});
+            auto n = co_await c.stream.read_some(asio::buffer(buf));
+            if (n) {
+                reply = "[" + std::string(buf.data(), *n) + "]";
+                (void)co_await c.stream.write(asio::buffer(reply));
+            }
+            c.stream.close();
+        });
+    }
     if (path == "/path") {
         co_return response::text(std::string(req.path()));
     }

@@ -311,6 +311,28 @@ TEST_CASE("graceful stop: in-flight requests finish, idle connections close, new
     s.rt.join();
 }
 
+TEST_CASE("upgrade: 101 with Connection: Upgrade, then the new protocol owns the stream")
+{
+    test_server s;
+    auto r = exchange(
+        s.port(),
+        {"GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x-echo\r\n\r\nearly", "more"},
+        1, true, 50ms);
+    REQUIRE(r.responses.size() == 1);
+    CHECK(r.responses[0].status == 101);
+    CHECK(r.responses[0].headers.at("connection") == "Upgrade");
+    CHECK(r.responses[0].headers.at("upgrade") == "x-echo");
+    CHECK(r.responses[0].headers.count("content-length") == 0);
+    CHECK(r.bytes.substr(r.responses[0].raw_head.size()) == "[early][more]");
+    CHECK(r.closed_by_server);
+
+    // RFC 9110 7.8: an HTTP/1.0 request is never upgraded.
+    auto old =
+        exchange(s.port(), "GET /upgrade HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: x-echo\r\n\r\n", 1);
+    REQUIRE(old.responses.size() == 1);
+    CHECK(old.responses[0].status == 400);
+}
+
 TEST_CASE("query and header access")
 {
     test_server s;

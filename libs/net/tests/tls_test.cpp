@@ -1,5 +1,6 @@
 #include "net_test_support.hpp"
 
+#include <covet/net/any_stream.hpp>
 #include <covet/net/listener.hpp>
 #include <covet/net/spawn.hpp>
 #include <covet/net/timer.hpp>
@@ -46,13 +47,15 @@ covet::net::listener start_tls_echo(covet::net::runtime& rt, tls_context server,
                                             co_return;
                                         }
                                         alpn_seen = std::string(stream.alpn_protocol());
+                                        // Echo through the type-erased stream, as upgraded protocols do.
+                                        covet::net::any_stream erased(std::move(stream));
                                         std::array<char, 4096> buffer;
                                         for (;;) {
-                                            auto n = co_await stream.read_some(asio::buffer(buffer));
+                                            auto n = co_await erased.read_some(asio::buffer(buffer));
                                             if (!n) {
                                                 co_return;
                                             }
-                                            if (!co_await stream.write(asio::buffer(buffer.data(), *n))) {
+                                            if (!co_await erased.write(asio::buffer(buffer.data(), *n))) {
                                                 co_return;
                                             }
                                         }

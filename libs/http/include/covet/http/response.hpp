@@ -8,7 +8,10 @@
 // tables): the static_* builders take such views.
 
 #include <covet/http/status.hpp>
+#include <covet/net/any_stream.hpp>
 #include <covet/net/task.hpp>
+
+#include <asio/ip/tcp.hpp>
 
 #include <algorithm>
 #include <array>
@@ -123,6 +126,20 @@ using stream_producer = std::function<task<void>(body_writer&)>;
 void append_event(std::string& out, std::string_view data, std::string_view event = {},
                   std::string_view id = {});
 
+/// A connection handed over by the server after it sent a 101 Switching
+/// Protocols response: the new protocol owns the stream from here on.
+struct upgraded_connection {
+    net::any_stream stream;
+    /// Bytes the client sent after the upgrade request; they belong to the new protocol.
+    std::string early_data;
+    asio::ip::tcp::endpoint remote;
+};
+
+/// Runs the new protocol on an upgraded connection, as a tracked task of the
+/// connection's worker (a graceful stop waits for it, then cancels it).
+/// Captured state must be owned (by value): the request is gone by then.
+using upgrade_handler = std::function<task<void>(upgraded_connection)>;
+
 class response {
 public:
     response() noexcept = default;
@@ -144,6 +161,11 @@ public:
                            std::string_view static_content_type = "application/octet-stream");
     /// Server-Sent Events: text/event-stream, no caching; write events with append_event().
     static response event_stream(stream_producer producer);
+    /// 101 Switching Protocols to `protocol` (the Upgrade field; Connection:
+    /// Upgrade is added by the server), then `handler` gets the connection.
+    /// Only for HTTP/1.1 requests that asked to upgrade (RFC 9110 7.8); the
+    /// server answers an HTTP/1.0 request with 400 instead.
+    static response switching_protocols(std::string_view protocol, upgrade_handler handler);
     /// 204 No Content.
     static response no_content() noexcept { return response(status::no_content); }
 
@@ -184,6 +206,8 @@ public:
     const detail::file_body* file() const noexcept { return file_.get(); }
     /// The producer of a streamed body, or nullptr.
     const stream_producer* streamed() const noexcept { return producer_ ? &producer_ : nullptr; }
+    /// The upgrade handler of a switching_protocols() response, or nullptr.
+    const upgrade_handler* upgrade() const noexcept { return upgrade_ ? &upgrade_ : nullptr; }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);
@@ -210,6 +234,7 @@ private:
     std::string owned_body_;
     std::shared_ptr<detail::file_body> file_;
     stream_producer producer_;
+    upgrade_handler upgrade_;
     detail::inline_buffer<192> headers_;
 };
 
