@@ -194,6 +194,26 @@ TEST_CASE("field syntax: obs-fold, whitespace before colon, bad names, control b
           parse_error::invalid_character);
 }
 
+TEST_CASE("a bad byte anywhere in any field value is found, at every block position")
+{
+    // The head is validated in 64-byte blocks; move each bad byte over every
+    // offset (block starts and ends, across blocks, next to CR and LF).
+    const std::string prefix = "GET / HTTP/1.1\r\nHost: h\r\nX-A: ";
+    for (const char bad : {'\0', '\x01', '\x1f', '\x7f', '\r'}) {
+        for (std::size_t at = 0; at < 140; ++at) {
+            std::string value(140, 'v');
+            value[at] = bad;
+            CAPTURE(static_cast<int>(bad));
+            CAPTURE(at);
+            CHECK(error_of(prefix + value + "\r\nX-B: after\r\n\r\n") == parse_error::invalid_character);
+        }
+    }
+    // The same bytes after the head (a body, the next request) do not matter.
+    auto r = parse_once(prefix + "ok\r\n\r\n" + "\x01\r\x7f\0body"s);
+    CHECK(r.status == parse_status::complete);
+    CHECK(r.head.headers[1].value == "ok");
+}
+
 TEST_CASE("Host rules")
 {
     CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == parse_error::missing_host);
