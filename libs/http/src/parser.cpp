@@ -94,14 +94,14 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept
 }
 
 // The bytes of one 64-byte block of a request head, as bit masks: line
-// feeds, carriage returns, and bytes no head may contain anywhere (controls
-// other than HTAB, CR and LF; DEL). One pass over the head finds the lines and
-// validates every field value at once. SSE2 is the x86-64 baseline; four
-// 16-byte compares fill one 64-bit mask, so the per-block work is amortized.
+// feeds, and control bytes (below 0x20, and DEL). One pass over the head finds
+// the lines and validates every field value at once: a control byte is
+// allowed only as a line's CR LF (each line checks its CR); anything else,
+// HTAB included, sends the head through the exact byte-by-byte checks. SSE2 is
+// the x86-64 baseline; four 16-byte compares fill one 64-bit mask.
 struct block_masks {
     std::uint64_t lf;
-    std::uint64_t cr;
-    std::uint64_t invalid;
+    std::uint64_t control;
 };
 constexpr std::size_t block_size = 64;
 
@@ -110,21 +110,17 @@ inline void scan_16(const char* p, unsigned shift, block_masks& m) noexcept
 {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i lf = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
-    const __m128i cr = _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'));
     // x < 0x20 (unsigned): min(x, 0x1f) == x.
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
-    const __m128i allowed = _mm_or_si128(_mm_or_si128(lf, cr), _mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
-    const __m128i invalid =
-        _mm_or_si128(_mm_andnot_si128(allowed, control), _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
+                                         _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
     m.lf |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(lf))) << shift;
-    m.cr |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(cr))) << shift;
-    m.invalid |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(invalid))) << shift;
+    m.control |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(control))) << shift;
 }
 #endif
 
 inline block_masks scan_block(const char* p) noexcept
 {
-    block_masks m{0, 0, 0};
+    block_masks m{0, 0};
 #if defined(__x86_64__)
     scan_16(p, 0, m);
     scan_16(p + 16, 16, m);
@@ -134,9 +130,7 @@ inline block_masks scan_block(const char* p) noexcept
     for (std::size_t i = 0; i < block_size; ++i) {
         const auto c = static_cast<unsigned char>(p[i]);
         m.lf |= static_cast<std::uint64_t>(c == '\n') << i;
-        m.cr |= static_cast<std::uint64_t>(c == '\r') << i;
-        m.invalid |=
-            static_cast<std::uint64_t>((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) << i;
+        m.control |= static_cast<std::uint64_t>(c < 0x20 || c == 0x7f) << i;
     }
 #endif
     return m;
@@ -391,8 +385,12 @@ parse_status request_parser::parse(std::string_view data) noexcept
     const char* base = data.data();
     const std::size_t n = data.size();
     std::size_t pos = scanned_;
-    // A CR ending the bytes seen so far must be followed by a LF.
-    bool pending_cr = pos > 0 && base[pos - 1] == '\r';
+    // A control byte ending the bytes seen so far is fine only if a LF follows.
+    bool pending_control = false;
+    if (pos > 0) {
+        const auto c = static_cast<unsigned char>(base[pos - 1]);
+        pending_control = (c < 0x20 && c != '\n') || c == 0x7f;
+    }
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
         block_masks m;
@@ -404,17 +402,17 @@ parse_status request_parser::parse(std::string_view data) noexcept
             m = scan_block(tail);
             const std::uint64_t valid = (std::uint64_t{1} << width) - 1;
             m.lf &= valid;
-            m.cr &= valid;
-            m.invalid &= valid;
+            m.control &= valid;
         }
-        // Bytes that make the head invalid, wherever they are: noted here and
-        // diagnosed by the exact checks only if they fall inside the head.
+        // Control bytes other than a LF and the byte before it make the head
+        // suspect, wherever they are: noted here, and diagnosed by the exact
+        // checks only if they fall inside the head.
         const std::uint64_t last = std::uint64_t{1} << (width - 1);
-        const std::uint64_t anomalies = m.invalid | (m.cr & ~(m.lf >> 1) & ~last);
-        if (pending_cr && (m.lf & 1u) == 0) {
+        const std::uint64_t anomalies = m.control & ~m.lf & ~(m.lf >> 1) & ~last;
+        if (pending_control && (m.lf & 1u) == 0) {
             first_anomaly_ = std::min(first_anomaly_, pos - 1);
         }
-        pending_cr = (m.cr & last) != 0;
+        pending_control = (m.control & ~m.lf & last) != 0;
         if (anomalies != 0) {
             first_anomaly_ =
                 std::min(first_anomaly_, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
