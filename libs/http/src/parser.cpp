@@ -223,12 +223,11 @@ constexpr auto host_char = make_host_table();
 
 bool valid_host(std::string_view host) noexcept
 {
+    bool valid = true;
     for (char c : host) {
-        if (!host_char[static_cast<unsigned char>(c)]) {
-            return false;
-        }
+        valid &= host_char[static_cast<unsigned char>(c)];
     }
-    return true;
+    return valid;
 }
 
 constexpr std::size_t max_leading_empty_lines = 4;
@@ -301,12 +300,49 @@ status status_for(parse_error e) noexcept
 
 namespace detail {
 
-parse_error parse_field_line(std::string_view line, header& out) noexcept
-{
-    return parse_field_line(line, out, false);
-}
+}  // namespace detail
 
-parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept
+namespace {
+
+#if defined(__x86_64__)
+// The usual field name: under 16 bytes of letters, digits and '-' before the
+// colon, checked with one 16-byte load. Returns the name's length, or 0 when
+// the byte-by-byte path has to decide (exotic token bytes, long names, too
+// few readable bytes, no colon in the line).
+inline std::size_t simple_name_length(const char* p, const char* line_end, const char* readable_end) noexcept
+{
+    if (readable_end - p < 16) {
+        return 0;
+    }
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':'))));
+    if (colons == 0) {
+        return 0;
+    }
+    const auto length = static_cast<std::size_t>(__builtin_ctz(colons));
+    if (length == 0 || p + length >= line_end) {
+        return 0;
+    }
+    auto in_range = [](__m128i v, char lo, char hi) {
+        return _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(lo)), v),
+                             _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(hi)), v));
+    };
+    // OR 0x20 folds exactly the upper-case letters onto the lower-case ones.
+    const __m128i simple = _mm_or_si128(
+        _mm_or_si128(in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'), in_range(x, '0', '9')),
+        _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+    const unsigned need = (1u << length) - 1;
+    return (static_cast<unsigned>(_mm_movemask_epi8(simple)) & need) == need ? length : 0;
+}
+#else
+inline std::size_t simple_name_length(const char*, const char*, const char*) noexcept
+{
+    return 0;
+}
+#endif
+
+parse_error parse_field(std::string_view line, header& out, bool value_bytes_checked,
+                        const char* readable_end) noexcept
 {
     const char* p = line.data();
     const char* end = p + line.size();
@@ -315,8 +351,12 @@ parse_error parse_field_line(std::string_view line, header& out, bool value_byte
     }
     // The name is validated while looking for the colon.
     const char* q = p;
-    while (q < end && tchar[static_cast<unsigned char>(*q)]) {
-        ++q;
+    if (const std::size_t colon = simple_name_length(p, end, readable_end); colon != 0) {
+        q = p + colon;
+    } else {
+        while (q < end && tchar[static_cast<unsigned char>(*q)]) {
+            ++q;
+        }
     }
     if (q == end) {
         return parse_error::bad_header_name;
@@ -344,12 +384,26 @@ parse_error parse_field_line(std::string_view line, header& out, bool value_byte
     while (v_end > v && is_ows(v_end[-1])) {
         --v_end;
     }
-    if (!value_bytes_checked && find_invalid_field_byte(v, v_end) != v_end) {
+    if (!value_bytes_checked && detail::find_invalid_field_byte(v, v_end) != v_end) {
         return parse_error::invalid_character;
     }
     out = {std::string_view(p, static_cast<std::size_t>(q - p)),
            std::string_view(v, static_cast<std::size_t>(v_end - v))};
     return parse_error::none;
+}
+
+}  // namespace
+
+namespace detail {
+
+parse_error parse_field_line(std::string_view line, header& out) noexcept
+{
+    return parse_field(line, out, false, line.data() + line.size());
+}
+
+parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept
+{
+    return parse_field(line, out, value_bytes_checked, line.data() + line.size());
 }
 
 }  // namespace detail
@@ -502,6 +556,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
 {
     // Line ends were recorded while scanning, relative to the data start.
     const char* data = head.data() - request_line_start_;
+    const char* head_end = head.data() + head.size();
     std::string_view line(head.data(), line_ends_[0] - 1 - request_line_start_);
 
     // The method is short and the version is the last 8 bytes: find the two
@@ -584,8 +639,8 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
     for (std::size_t i = 1; i < line_ends_.size(); ++i) {
         const std::size_t from = line_ends_[i - 1] + 1;
         header& h = headers_[count];
-        if (const auto e = detail::parse_field_line(std::string_view(data + from, line_ends_[i] - 1 - from),
-                                                    h, value_bytes_checked);
+        if (const auto e = parse_field(std::string_view(data + from, line_ends_[i] - 1 - from), h,
+                                       value_bytes_checked, head_end);
             e != parse_error::none) {
             return fail(e);
         }
@@ -640,6 +695,10 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
             });
             break;
         case known_header::connection:
+            if (h.value == "keep-alive") {  // what nearly every client sends
+                connection_keep_alive = true;
+                break;
+            }
             for_each_list_item(h.value, [&](std::string_view option) {
                 if (iequals(option, "close")) {
                     connection_close = true;

@@ -222,6 +222,31 @@ TEST_CASE("a bad byte anywhere in any field value is found, at every block posit
     CHECK(r.head.headers[1].value == "ok");
 }
 
+TEST_CASE("field names of every length and token character, anywhere in the head")
+{
+    // Short names of letters, digits and '-' take a 16-byte fast path; the
+    // rest (long, exotic, near the end of the head) the byte-by-byte one.
+    const std::string tokens = "Ab-9!#$%&'*+.^_`|~xYz0123456789";
+    for (std::size_t length = 1; length <= 24; ++length) {
+        const std::string name = tokens.substr(0, length);
+        for (const bool last : {false, true}) {
+            const std::string head =
+                "GET / HTTP/1.1\r\nHost: h\r\n" + name + ":v\r\n" + (last ? "" : "X-Tail: t\r\n") + "\r\n";
+            auto r = parse_once(head);
+            CAPTURE(name);
+            REQUIRE(r.status == parse_status::complete);
+            CHECK(r.head.headers[1].name == name);
+            CHECK(r.head.headers[1].value == "v");
+            for (const char bad : {' ', '(', '@', '"', '\x80'}) {
+                std::string broken = name + "zz";
+                broken[broken.size() - 1] = bad;  // a bad byte just before the colon
+                CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n" + broken + ":v\r\nX-Tail: t\r\n\r\n") !=
+                      parse_error::none);
+            }
+        }
+    }
+}
+
 TEST_CASE("Host rules")
 {
     CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == parse_error::missing_host);
