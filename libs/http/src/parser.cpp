@@ -4,10 +4,14 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__x86_64__)
+#include <string>
+
+// SSE2 is the x86-64 baseline. COVET_HTTP_PORTABLE_SCAN forces the plain
+// loops that other CPUs run, so that they are tested on x86-64 too.
+#if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
+#define COVET_HTTP_SSE2 1
 #include <emmintrin.h>
 #endif
-#include <string>
 
 namespace covet::http {
 
@@ -105,7 +109,7 @@ struct block_masks {
 };
 constexpr std::size_t block_size = 64;
 
-#if defined(__x86_64__)
+#if defined(COVET_HTTP_SSE2)
 inline void scan_16(const char* p, unsigned shift, block_masks& m) noexcept
 {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -116,22 +120,63 @@ inline void scan_16(const char* p, unsigned shift, block_masks& m) noexcept
     m.lf |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(lf))) << shift;
     m.control |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(control))) << shift;
 }
+#else
+// Other CPUs: the same masks, a byte at a time.
+inline block_masks scan_scalar(const char* p, std::size_t width) noexcept
+{
+    block_masks m{0, 0};
+    for (std::size_t i = 0; i < width; ++i) {
+        const auto c = static_cast<unsigned char>(p[i]);
+        m.lf |= static_cast<std::uint64_t>(c == '\n') << i;
+        m.control |= static_cast<std::uint64_t>(c < 0x20 || c == 0x7f) << i;
+    }
+    return m;
+}
 #endif
 
 inline block_masks scan_block(const char* p) noexcept
 {
     block_masks m{0, 0};
-#if defined(__x86_64__)
+#if defined(COVET_HTTP_SSE2)
     scan_16(p, 0, m);
     scan_16(p + 16, 16, m);
     scan_16(p + 32, 32, m);
     scan_16(p + 48, 48, m);
 #else
-    for (std::size_t i = 0; i < block_size; ++i) {
-        const auto c = static_cast<unsigned char>(p[i]);
-        m.lf |= static_cast<std::uint64_t>(c == '\n') << i;
-        m.control |= static_cast<std::uint64_t>(c < 0x20 || c == 0x7f) << i;
+    m = scan_scalar(p, block_size);
+#endif
+    return m;
+}
+
+// The last, shorter block (width < block_size): never reads past p + width.
+inline block_masks scan_partial_block(const char* p, std::size_t width) noexcept
+{
+    block_masks m{0, 0};
+#if defined(COVET_HTTP_SSE2)
+    std::size_t i = 0;
+    for (; i + 16 <= width; i += 16) {
+        scan_16(p + i, static_cast<unsigned>(i), m);
     }
+    if (i == width) {
+        return m;
+    }
+    if (width >= 16) {
+        // The last 16 bytes overlap what was scanned: keep only the new ones.
+        block_masks last{0, 0};
+        scan_16(p + width - 16, 0, last);
+        const auto drop = static_cast<unsigned>(16 - (width - i));
+        m.lf |= (last.lf >> drop) << i;
+        m.control |= (last.control >> drop) << i;
+        return m;
+    }
+    char tail[16] = {};
+    std::memcpy(tail, p, width);
+    scan_16(tail, 0, m);
+    const std::uint64_t valid = (std::uint64_t{1} << width) - 1;
+    m.lf &= valid;
+    m.control &= valid;
+#else
+    m = scan_scalar(p, width);
 #endif
     return m;
 }
@@ -304,7 +349,25 @@ namespace detail {
 
 namespace {
 
-#if defined(__x86_64__)
+// First byte outside VCHAR in [p, end). A target of up to 16 bytes (most
+// of them) is checked with one load when 16 bytes are readable.
+inline const char* find_target_non_vchar(const char* p, const char* end, const char* readable_end) noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    if (end - p <= 16 && readable_end - p >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i vchar = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x21)), x),
+                                            _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x7e)), x));
+        const unsigned odd = ~static_cast<unsigned>(_mm_movemask_epi8(vchar)) & ((1u << (end - p)) - 1);
+        return odd != 0 ? p + __builtin_ctz(odd) : end;
+    }
+#else
+    (void)readable_end;
+#endif
+    return detail::find_non_vchar(p, end);
+}
+
+#if defined(COVET_HTTP_SSE2)
 // The usual field name: under 16 bytes of letters, digits and '-' before the
 // colon, checked with one 16-byte load. Returns the name's length, or 0 when
 // the byte-by-byte path has to decide (exotic token bytes, long names, too
@@ -396,6 +459,15 @@ parse_error parse_field(std::string_view line, header& out, bool value_bytes_che
 
 namespace detail {
 
+std::string_view head_scanner_name() noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    return "sse2";
+#else
+    return "portable";
+#endif
+}
+
 parse_error parse_field_line(std::string_view line, header& out) noexcept
 {
     return parse_field(line, out, false, line.data() + line.size());
@@ -447,17 +519,8 @@ parse_status request_parser::parse(std::string_view data) noexcept
     }
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
-        block_masks m;
-        if (width == block_size) {
-            m = scan_block(base + pos);
-        } else {
-            char tail[block_size] = {};
-            std::memcpy(tail, base + pos, width);
-            m = scan_block(tail);
-            const std::uint64_t valid = (std::uint64_t{1} << width) - 1;
-            m.lf &= valid;
-            m.control &= valid;
-        }
+        const block_masks m =
+            width == block_size ? scan_block(base + pos) : scan_partial_block(base + pos, width);
         // Control bytes other than a LF and the byte before it make the head
         // suspect, wherever they are: noted here, and diagnosed by the exact
         // checks only if they fall inside the head.
@@ -574,7 +637,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
         sp2 = line.size() - 9;  // the usual "... HTTP/1.1"
         // One scan validates the target and finds a space inside it, if any.
         const char* target_end = line.data() + sp2;
-        const char* odd = detail::find_non_vchar(line.data() + sp1 + 1, target_end);
+        const char* odd = find_target_non_vchar(line.data() + sp1 + 1, target_end, head_end);
         if (odd == target_end) {
             target_checked = true;
         } else if (*odd == ' ') {

@@ -394,6 +394,14 @@ TEST_CASE("error codes have messages")
 TEST_CASE("the SIMD scanners agree with a plain loop")
 {
     INFO("scanner: " << std::string(detail::scanner_name()));
+    // The build runs the scanners it should: SIMD on x86-64, plain loops otherwise.
+#if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
+    CHECK(detail::head_scanner_name() == "sse2");
+    CHECK(detail::scanner_name() != "swar");
+#else
+    CHECK(detail::head_scanner_name() == "portable");
+    CHECK(detail::scanner_name() == "swar");
+#endif
     std::string s(100, 'a');
     for (std::size_t bad_at = 0; bad_at < s.size(); ++bad_at) {
         for (char bad : {'\0', '\x01', '\r', '\n', '\x1f', '\x7f'}) {
