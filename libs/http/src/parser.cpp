@@ -10,7 +10,7 @@
 // loops that other CPUs run, so that they are tested on x86-64 too.
 #if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
 #define COVET_HTTP_SSE2 1
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace covet::http {
@@ -146,6 +146,51 @@ inline block_masks scan_block(const char* p) noexcept
     m = scan_scalar(p, block_size);
 #endif
     return m;
+}
+
+#if defined(COVET_HTTP_SSE2)
+// AVX2: two 32-byte compares per block instead of four 16-byte ones. Called
+// through a pointer chosen once, as the baseline cannot inline it.
+__attribute__((target("avx2"))) block_masks scan_block_avx2(const char* p) noexcept
+{
+    block_masks m{0, 0};
+    for (unsigned half = 0; half < 2; ++half) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
+        const __m256i lf = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\n'));
+        const __m256i control =
+            _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x),
+                            _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7f)));
+        m.lf |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(lf)))
+                << (32 * half);
+        m.control |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(control)))
+                     << (32 * half);
+    }
+    return m;
+}
+
+block_masks scan_block_sse2(const char* p) noexcept
+{
+    return scan_block(p);
+}
+
+using block_scanner = block_masks (*)(const char*) noexcept;
+
+block_scanner choose_block_scanner() noexcept
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? scan_block_avx2 : scan_block_sse2;
+}
+
+const block_scanner full_block_scanner = choose_block_scanner();
+#endif
+
+inline block_masks full_block(const char* p) noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    return full_block_scanner(p);
+#else
+    return scan_block(p);
+#endif
 }
 
 // The last, shorter block (width < block_size): never reads past p + width.
@@ -462,7 +507,7 @@ namespace detail {
 std::string_view head_scanner_name() noexcept
 {
 #if defined(COVET_HTTP_SSE2)
-    return "sse2";
+    return full_block_scanner == scan_block_avx2 ? "avx2" : "sse2";
 #else
     return "portable";
 #endif
@@ -520,7 +565,7 @@ parse_status request_parser::parse(std::string_view data) noexcept
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
         const block_masks m =
-            width == block_size ? scan_block(base + pos) : scan_partial_block(base + pos, width);
+            width == block_size ? full_block(base + pos) : scan_partial_block(base + pos, width);
         // Control bytes other than a LF and the byte before it make the head
         // suspect, wherever they are: noted here, and diagnosed by the exact
         // checks only if they fall inside the head.

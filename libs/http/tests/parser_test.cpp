@@ -396,7 +396,7 @@ TEST_CASE("the SIMD scanners agree with a plain loop")
     INFO("scanner: " << std::string(detail::scanner_name()));
     // The build runs the scanners it should: SIMD on x86-64, plain loops otherwise.
 #if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
-    CHECK(detail::head_scanner_name() == "sse2");
+    CHECK(detail::head_scanner_name() != "portable");
     CHECK(detail::scanner_name() != "swar");
 #else
     CHECK(detail::head_scanner_name() == "portable");

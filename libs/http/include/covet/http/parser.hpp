@@ -234,7 +234,7 @@ parse_error parse_field_line(std::string_view line, header& out) noexcept;
 parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept;
 /// Which scanner implementation runs on this CPU ("avx2", "sse2", "swar").
 std::string_view scanner_name() noexcept;
-/// Which block scanner the request parser was built with ("sse2", "portable").
+/// Which block scanner the request parser runs ("avx2", "sse2", "portable").
 std::string_view head_scanner_name() noexcept;
 }  // namespace detail
 
