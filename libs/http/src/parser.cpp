@@ -17,7 +17,8 @@ namespace covet::http {
 
 namespace {
 
-constexpr std::array<bool, 256> make_tchar_table()
+// Alphanumerics plus `extra`: the byte classes of tokens and hosts.
+constexpr std::array<bool, 256> alnum_and(std::string_view extra)
 {
     std::array<bool, 256> t{};
     for (int c = '0'; c <= '9'; ++c) {
@@ -27,12 +28,12 @@ constexpr std::array<bool, 256> make_tchar_table()
         t[c] = true;
         t[c - 'a' + 'A'] = true;
     }
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    for (char c : extra) {
         t[static_cast<unsigned char>(c)] = true;
     }
     return t;
 }
-constexpr auto tchar = make_tchar_table();
+constexpr auto tchar = alnum_and("!#$%&'*+-.^_`|~");
 
 bool is_token(std::string_view s) noexcept
 {
@@ -294,22 +295,7 @@ known_header classify(std::string_view name) noexcept
 
 // uri-host [ ":" port ] (RFC 9110 section 7.2): unreserved, pct-encoded,
 // sub-delims, ':' and the brackets of an IP literal.
-constexpr std::array<bool, 256> make_host_table()
-{
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) {
-        t[c] = true;
-    }
-    for (int c = 'a'; c <= 'z'; ++c) {
-        t[c] = true;
-        t[c - 'a' + 'A'] = true;
-    }
-    for (char c : std::string_view("-._~%!$&'()*+,;=:[]")) {
-        t[static_cast<unsigned char>(c)] = true;
-    }
-    return t;
-}
-constexpr auto host_char = make_host_table();
+constexpr auto host_char = alnum_and("-._~%!$&'()*+,;=:[]");
 
 bool valid_host(std::string_view host) noexcept
 {
