@@ -2,6 +2,7 @@
 // exceptions and error results reaching every waiter, nothing cached on
 // failure, invalidation during a load, stale-while-revalidate.
 #include <covet/cache/cache.hpp>
+#include <covet/cache/single_flight.hpp>
 #include <covet/net/spawn.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -244,4 +245,30 @@ TEST_CASE("stale-while-revalidate: an expired entry is served once while one bac
     const int v = covet::net::block_on(c.get_or_load(1, slow_loader{&calls, 1ms}));
     CHECK(v == 10);
     CHECK(calls == 2);
+}
+
+TEST_CASE("single_flight: concurrent runs of one key share one load, other keys run their own")
+{
+    cache::single_flight<std::string, int> flights;
+    std::atomic<int> calls{0};
+    std::vector<int> got;
+    asio::io_context io{1};
+    auto one = [](cache::single_flight<std::string, int>* sf, std::string key, std::atomic<int>* c,
+                  std::vector<int>* out) -> task<void> {
+        const int v = co_await sf->run(key, [c, n = static_cast<int>(key.size())]() -> task<int> {
+            ++*c;
+            co_await pause(10ms);
+            co_return n;
+        });
+        out->push_back(v);
+    };
+    for (int i = 0; i < 5; ++i) {
+        asio::co_spawn(io, one(&flights, "abc", &calls, &got), asio::detached);
+    }
+    asio::co_spawn(io, one(&flights, "abcdef", &calls, &got), asio::detached);
+    io.run_for(5s);
+    CHECK(calls == 2);
+    CHECK(got.size() == 6);
+    CHECK(std::count(got.begin(), got.end(), 3) == 5);
+    CHECK(flights.in_flight() == 0);
 }

@@ -16,6 +16,7 @@
 // The cache must outlive every get_or_load on it.
 
 #include <covet/base/result.hpp>
+#include <covet/cache/detail/flight.hpp>
 #include <covet/cache/detail/store.hpp>
 #include <covet/cache/options.hpp>
 #include <covet/net/task.hpp>
@@ -45,61 +46,6 @@
 #include <vector>
 
 namespace covet::cache {
-
-/// What a cache gives to the waiters of a load whose leader was destroyed
-/// before its loader finished (e.g. its io_context stopped).
-class load_abandoned : public std::runtime_error {
-public:
-    load_abandoned() : std::runtime_error("covet::cache: the coroutine running the loader was destroyed") {}
-};
-
-namespace detail {
-
-struct null_mutex {
-    void lock() noexcept {}
-    void unlock() noexcept {}
-};
-
-template <class T>
-struct is_result : std::false_type {
-};
-template <class T>
-struct is_result<covet::result<T>> : std::true_type {
-};
-
-/// A suspended get_or_load waiting for another coroutine's load.
-struct waiter_base {
-    virtual ~waiter_base() = default;
-    virtual void resume() = 0;
-};
-
-template <class Handler>
-struct waiter final : waiter_base {
-    explicit waiter(Handler h) : handler(std::move(h)), work(asio::get_associated_executor(handler)) {}
-    void resume() override
-    {
-        // Resume on the waiter's own executor (it may be another thread's).
-        auto executor = work.get_executor();
-        asio::post(executor, std::move(handler));
-        work.reset();
-    }
-    Handler handler;
-    asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
-};
-
-/// One load in progress; its fields are guarded by the shard's mutex until
-/// `done`, then read-only.
-template <class V>
-struct flight {
-    bool done = false;
-    bool invalidated = false;  // erased/invalidated while loading: do not cache
-    std::optional<V> value;
-    std::error_code error_code;
-    std::exception_ptr error;
-    std::vector<std::unique_ptr<waiter_base>> waiters;
-};
-
-}  // namespace detail
 
 template <class K, class V, bool Shared, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
 class basic_cache {
@@ -245,25 +191,6 @@ private:
         }
     }
 
-    template <class R>
-    static R outcome(const flight_type& f)
-    {
-        if (f.error) {
-            std::rethrow_exception(f.error);
-        }
-        if constexpr (std::is_same_v<R, V>) {
-            if (f.error_code) {
-                throw std::system_error(f.error_code);
-            }
-            return *f.value;
-        } else {
-            if (f.error_code) {
-                return R(f.error_code);
-            }
-            return R(*f.value);
-        }
-    }
-
     template <class R, class Loader>
     task<R> load(K key, Loader loader)
     {
@@ -303,9 +230,9 @@ private:
         if (lead) {
             co_await run_load<R>(key, std::move(loader), f);
         } else {
-            co_await wait_for(s, f);
+            co_await detail::wait_for_flight(s.mutex, f);
         }
-        co_return outcome<R>(*f);
+        co_return detail::flight_outcome<R>(*f);
     }
 
     /// Completes a flight exactly once: with the loader's outcome, or, if the
@@ -349,36 +276,8 @@ private:
     task<void> run_load(K key, Loader loader, std::shared_ptr<flight_type> f)
     {
         flight_completer completer{this, key, f};
-        try {
-            auto pending = call_loader(loader, key);
-            R loaded = co_await std::move(pending);
-            if constexpr (std::is_same_v<R, V>) {
-                f->value.emplace(std::move(loaded));
-            } else if (loaded) {
-                f->value.emplace(std::move(*loaded));
-            } else {
-                f->error_code = loaded.error();
-            }
-        } catch (...) {
-            f->error = std::current_exception();
-        }
+        co_await detail::run_into<R>(call_loader(loader, key), f.get());
         completer.complete();
-    }
-
-    static task<void> wait_for(shard& s, std::shared_ptr<flight_type> f)
-    {
-        co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-            [&s, &f](auto handler) {
-                std::unique_lock lock(s.mutex);
-                if (f->done) {
-                    lock.unlock();
-                    auto executor = asio::get_associated_executor(handler);
-                    asio::post(executor, std::move(handler));
-                    return;
-                }
-                f->waiters.push_back(std::make_unique<detail::waiter<decltype(handler)>>(std::move(handler)));
-            },
-            asio::use_awaitable);
     }
 
     template <class Fn>
