@@ -88,6 +88,7 @@ task<result<connection>> connection::open(options opts)
 task<result<std::vector<value>>> connection::execute(const std::string& encoded, std::size_t count)
 {
     ++uses_;
+    busy_ = true;
     std::vector<value> replies;
     replies.reserve(count);
     auto written = co_await stream_->write(asio::buffer(encoded));
@@ -127,6 +128,7 @@ task<result<std::vector<value>>> connection::execute(const std::string& encoded,
         }
         end_ += *n;
     }
+    busy_ = false;
     co_return replies;
 }
 
@@ -138,8 +140,8 @@ client::client(options opts) : options_(std::move(opts))
         pool::options{.max_size = std::max<std::size_t>(options_.pool_size, 1),
                       .acquire_timeout = options_.acquire_timeout,
                       .idle_timeout = options_.idle_timeout});
-    pool_->validate_on_acquire([](connection& c) { return c.is_open(); });
-    pool_->validate_on_release([](connection& c) { return c.is_open(); });
+    pool_->validate_on_acquire([](connection& c) { return c.reusable(); });
+    pool_->validate_on_release([](connection& c) { return c.reusable(); });
 }
 
 client::~client() = default;

@@ -223,11 +223,12 @@ TEST_CASE("redis cache: invalidate by tag (atomic script) and by prefix (SCAN)")
         const covet::cache::put_options user1_posts{.tags = {"user:1", "posts"}};
         const covet::cache::put_options user2{.tags = {"user:2"}};
         const covet::cache::put_options posts_only{.tags = {"posts"}};
-        co_await c.put("user:1:name", 1, user1);
-        co_await c.put("user:1:posts", 2, user1_posts);
-        co_await c.put("user:2:name", 3, user2);
-        co_await c.put("user:2:posts", 4, posts_only);
-        co_await c.put("other*[x]", 5);
+        auto p1 = co_await c.put("user:1:name", 1, user1);
+        auto p2 = co_await c.put("user:1:posts", 2, user1_posts);
+        auto p3 = co_await c.put("user:2:name", 3, user2);
+        auto p4 = co_await c.put("user:2:posts", 4, posts_only);
+        auto p5 = co_await c.put("other*[x]", 5);
+        CHECK((p1 && p2 && p3 && p4 && p5));
         auto by_tag = co_await c.invalidate_tag("user:1");
         REQUIRE(by_tag.has_value());
         CHECK(*by_tag == 2);
@@ -235,10 +236,13 @@ TEST_CASE("redis cache: invalidate by tag (atomic script) and by prefix (SCAN)")
         CHECK(tag_set->integer == 0);
         auto posts = co_await c.invalidate_tag("posts");
         CHECK(*posts == 1);  // user:1:posts was already gone
+        int stored = 0;
         for (int i = 0; i < 2500; ++i) {
             std::string key = "bulk:" + std::to_string(i);
-            co_await c.put(std::move(key), i);
+            auto put = co_await c.put(std::move(key), i);
+            stored += put ? 1 : 0;
         }
+        CHECK(stored == 2500);
         auto bulk = co_await c.invalidate_prefix("bulk:");
         REQUIRE(bulk.has_value());
         CHECK(*bulk == 2500);

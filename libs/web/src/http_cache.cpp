@@ -335,7 +335,8 @@ task<http::response> handle_cache(std::shared_ptr<http_cache_state> s, http::req
         }
     }
     http::response r = co_await n(req);
-    if (!request_cc.no_store) {
+    // Only GET stores: a HEAD route of its own may answer without the body.
+    if (!request_cc.no_store && m == http::method::get) {
         if (const long long ttl = storable_for(*s, req, r); ttl > 0) {
             if (s->opts.generate_etag && r.status() == http::status::ok && r.header("etag").empty()) {
                 r.set_header("ETag", make_etag(r.body()));  // stored with the entry, same on every hit

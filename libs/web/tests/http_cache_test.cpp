@@ -84,14 +84,18 @@ TEST_CASE("http_cache: max-age responses are stored and served with Age; expiry 
     CHECK(second.header("etag") == first.header("etag"));
     CHECK(client.head("/items/1?cc=max-age%3D60").header("age") == "5");  // HEAD from GET's entry
     CHECK(*a.calls == 1);
+    client.head("/items/4?cc=max-age%3D60");  // a HEAD is answered, not stored
+    CHECK(*a.calls == 2);
+    CHECK(client.get("/items/4?cc=max-age%3D60").body == "item 4 v3");
+    CHECK(*a.calls == 3);
     // Another query string is another key.
-    CHECK(client.get("/items/1?cc=max-age%3D60&x=1").body == "item 1 v2");
+    CHECK(client.get("/items/1?cc=max-age%3D60&x=1").body == "item 1 v4");
     clock.advance(60s);
-    CHECK(client.get("/items/1?cc=max-age%3D60").body == "item 1 v3");
+    CHECK(client.get("/items/1?cc=max-age%3D60").body == "item 1 v5");
     // s-maxage wins over max-age for a shared cache.
     client.get("/items/2?cc=max-age%3D1000,%20s-maxage%3D10");
     clock.advance(11s);
-    CHECK(client.get("/items/2?cc=max-age%3D1000,%20s-maxage%3D10").body == "item 2 v5");
+    CHECK(client.get("/items/2?cc=max-age%3D1000,%20s-maxage%3D10").body == "item 2 v7");
 }
 
 TEST_CASE(

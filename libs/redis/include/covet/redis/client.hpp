@@ -121,7 +121,9 @@ public:
     /// Writes `encoded` (`count` commands) and reads `count` replies.
     task<result<std::vector<value>>> execute(const std::string& encoded, std::size_t count);
 
-    bool is_open() const noexcept { return stream_ && stream_->is_open(); }
+    /// Open and not in the middle of a batch (a batch abandoned half-way,
+    /// e.g. its coroutine destroyed, leaves replies unread: never reuse it).
+    bool reusable() const noexcept { return stream_ && stream_->is_open() && !busy_; }
     /// Batches run on this connection so far.
     std::uint64_t uses() const noexcept { return uses_; }
 
@@ -131,6 +133,7 @@ private:
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
     std::uint64_t uses_ = 0;
+    bool busy_ = false;
 };
 
 class client {

@@ -16,7 +16,8 @@
 namespace covet::web {
 
 struct http_cache_options {
-    /// Bytes of stored responses (bodies + header lines) before eviction.
+    /// Bytes of stored responses (bodies + header lines) before eviction,
+    /// split over 16 shards: a response over capacity_bytes / 16 is not stored.
     std::size_t capacity_bytes = 64u << 20;
     /// Responses with a bigger body are served but not stored.
     std::size_t max_body_bytes = 1u << 20;
