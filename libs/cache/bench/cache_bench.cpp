@@ -125,6 +125,41 @@ void BM_hit_std_lru(benchmark::State& state)
 }
 BENCHMARK(BM_hit_std_lru);
 
+// 1M entries and 1M random keys: every hit misses the CPU caches (the
+// latency a big cache sees), unlike the 10 000-entry rows above.
+constexpr std::uint64_t big_keys = 1u << 20;
+
+template <class Cache>
+void big_hit_loop(benchmark::State& state, Cache& c)
+{
+    for (std::uint64_t k = 0; k < big_keys; ++k) {
+        c.put(k, k);
+    }
+    const auto keys = random_keys(big_keys, big_keys, 99);
+    std::size_t i = 0;
+    std::uint64_t sum = 0;
+    for (auto _ : state) {
+        auto v = c.get(keys[i++ & (big_keys - 1)]);
+        sum += *v;
+    }
+    benchmark::DoNotOptimize(sum);
+    state.SetItemsProcessed(state.iterations());
+}
+
+void BM_hit_1M_covet_local(benchmark::State& state)
+{
+    covet::cache::local_cache<std::uint64_t, std::uint64_t> c({.capacity = 2 * big_keys});
+    big_hit_loop(state, c);
+}
+BENCHMARK(BM_hit_1M_covet_local);
+
+void BM_hit_1M_std_lru(benchmark::State& state)
+{
+    std_lru<std::uint64_t, std::uint64_t> c(2 * big_keys);
+    big_hit_loop(state, c);
+}
+BENCHMARK(BM_hit_1M_std_lru);
+
 covet::cache::shared_cache<std::uint64_t, std::uint64_t>& shared_instance()
 {
     static covet::cache::shared_cache<std::uint64_t, std::uint64_t> c({.capacity = 2 * hot_keys});
