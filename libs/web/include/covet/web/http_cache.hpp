@@ -53,6 +53,10 @@ struct http_cache_options {
 ///    ETag, Last-Modified, Cache-Control, Expires, Vary and Content-Location.
 ///  - POST/PUT/PATCH/DELETE answered with 2xx/3xx invalidate every stored
 ///    response for the same path (any query, any variant).
+/// Not done: request coalescing (concurrent misses for one key each run the
+/// handler), serving stale responses, Expires (only Cache-Control is read),
+/// storing HEAD responses (only GET responses are stored; HEAD is served
+/// from them).
 middleware http_cache(http_cache_options options = {});
 
 }  // namespace covet::web
