@@ -30,12 +30,15 @@ packages=(
     zlib1g-dev        # covet::http: gzip/deflate
     libsimdjson-dev   # covet::json: On Demand parsing
     libfmt-dev        # covet::json: error messages
+    libsqlite3-dev    # covet::orm: the SQLite driver
+    libpq-dev         # covet::postgres: the PostgreSQL driver (libpq)
     # tests
     doctest-dev       # unit tests
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
     libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
     rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
+    postgresql        # covet::postgres tests start a throwaway PostgreSQL 15
     # tooling
     clang-format clang-tidy
 )

@@ -11,6 +11,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         net      COVET_BUILD_NET
         io-uring COVET_IO_URING
         pool     COVET_BUILD_POOL
+        orm      COVET_BUILD_ORM
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
 )
