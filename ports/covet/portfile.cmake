@@ -12,6 +12,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         io-uring COVET_IO_URING
         pool     COVET_BUILD_POOL
         orm      COVET_BUILD_ORM
+        postgres COVET_BUILD_POSTGRES
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
 )

@@ -16,6 +16,8 @@ struct database::state {
           dialect(std::move(dialect_name)),
           pool([this] { return connect_one(this); }, pool_options(opts, u))
     {
+        // An idle connection may have died (server restart): check before handing it out.
+        pool.validate_on_acquire([](std::unique_ptr<connection>& c) { return c->healthy(); });
     }
 
     static pool::options pool_options(const database_options& o, const url& u)
@@ -93,6 +95,34 @@ struct database::state {
         co_return h;
     }
 
+    // Statements outside transactions on a pipelining driver in per-thread
+    // mode all go to this one connection (batched on the wire).
+    task<statement_result> run_shared(std::string_view sql, std::span<const value> params, row_sink* sink)
+    {
+        if (!shared || !shared->get()->healthy()) {
+            if (shared) {
+                shared->mark_broken();
+                shared.reset();
+            }
+            auto h = co_await acquire();
+            if (!shared) {  // another caller may have set one while this one waited
+                shared.emplace(std::move(h));
+            }
+        }
+        connection* c = shared->get().get();
+        statement_result out;
+        try {
+            out = co_await c->run(sql, params, sink);
+        } catch (...) {
+            if (!c->healthy() && shared && shared->get().get() == c) {
+                shared->mark_broken();
+                shared.reset();
+            }
+            throw;
+        }
+        co_return out;
+    }
+
     url u;
     const driver_factory* driver;
     database_options options;
@@ -101,6 +131,8 @@ struct database::state {
     std::mutex error_mutex;
     std::string last_error;
     std::string last_state;
+    std::optional<connection_pool::handle> shared;
+    bool pipelined = false;  // learned from the first connection
 };
 
 namespace {
@@ -163,7 +195,7 @@ database database::open(std::string_view text, database_options options)
     if (drv == nullptr) {
         throw error(errc::invalid_argument, "",
                     "covet::orm: no driver for '" + u.scheme +
-                        "' (link covet::postgres and include <covet/orm/postgres.hpp> for PostgreSQL)");
+                        "' (link covet::postgres and include <covet/postgres/postgres.hpp> for PostgreSQL)");
     }
     std::string dialect = u.scheme == "sqlite" ? "sqlite" : "postgresql";
     return database(std::make_unique<state>(std::move(u), drv, options, std::move(dialect)));
@@ -182,8 +214,14 @@ std::string_view database::dialect() const noexcept
 task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
                                                row_sink* sink)
 {
-    auto h = co_await state_->acquire();
-    auto out = co_await run_on(h, sql, params, sink);
+    statement_result out;
+    if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
+        out = co_await state_->run_shared(sql, params, sink);
+    } else {
+        auto h = co_await state_->acquire();
+        state_->pipelined = (*h)->pipelined();
+        out = co_await run_on(h, sql, params, sink);
+    }
     co_return out;
 }
 

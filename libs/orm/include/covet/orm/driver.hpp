@@ -56,6 +56,11 @@ public:
     virtual bool runs_inline() const noexcept { return false; }
     virtual statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink);
 
+    /// Drivers that pipeline (PostgreSQL) accept run() calls from several
+    /// coroutines of one thread at once and batch them on the wire; a
+    /// per-thread database then shares one connection between its callers.
+    virtual bool pipelined() const noexcept { return false; }
+
     /// A transaction on this connection was dropped without commit or
     /// rollback: roll it back now or before the next statement.
     virtual void abandon_transaction() noexcept = 0;
