@@ -16,8 +16,11 @@ struct database::state {
           dialect(std::move(dialect_name)),
           pool([this] { return connect_one(this); }, pool_options(opts, u))
     {
-        // An idle connection may have died (server restart): check before handing it out.
-        pool.validate_on_acquire([](std::unique_ptr<connection>& c) { return c->healthy(); });
+        // An idle network connection may have died (server restart): check
+        // before handing it out. (SQLite connections cannot die idle.)
+        if (u.scheme != "sqlite") {
+            pool.validate_on_acquire([](std::unique_ptr<connection>& c) { return c->healthy(); });
+        }
     }
 
     static pool::options pool_options(const database_options& o, const url& u)
@@ -217,8 +220,24 @@ task<statement_result> database::run_statement(std::string_view sql, std::span<c
     statement_result out;
     if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
         out = co_await state_->run_shared(sql, params, sink);
+    } else if (auto idle = state_->pool.try_acquire(); idle && (**idle)->runs_inline()) {
+        // The fast path (SQLite in memory): no coroutine below this one.
+        connection& c = ***idle;
+        try {
+            out = c.run_inline(sql, params, sink);
+        } catch (...) {
+            if (!c.healthy()) {
+                idle->mark_broken();
+            }
+            throw;
+        }
     } else {
-        auto h = co_await state_->acquire();
+        connection_pool::handle h;
+        if (idle) {
+            h = std::move(*idle);
+        } else {
+            h = co_await state_->acquire();
+        }
         state_->pipelined = (*h)->pipelined();
         out = co_await run_on(h, sql, params, sink);
     }

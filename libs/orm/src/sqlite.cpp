@@ -11,7 +11,9 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -212,8 +214,10 @@ public:
             sqlite3_reset(st);
             fail(rc);
         }
-        out.rows_affected =
-            sqlite3_stmt_readonly(st) ? 0 : static_cast<std::uint64_t>(sqlite3_changes64(db_));
+        if (!sqlite3_stmt_readonly(st)) {
+            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+            out.last_insert_id = sqlite3_last_insert_rowid(db_);
+        }
         sqlite3_reset(st);
         return out;
     }
@@ -273,7 +277,16 @@ private:
 
     prepared prepare(std::string_view sql)
     {
+        // Most SQL comes from the same few strings (a model's cached SQL, literals):
+        // a small table keyed by the text's address, confirmed by comparing the
+        // text, is cheaper than hashing it.
+        recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
+        if (slot.st != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
+            std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0) {
+            return {slot.st, false};
+        }
         if (auto it = cache_.find(sql); it != cache_.end()) {
+            slot = {sql.data(), it->first, it->second};
             return {it->second, false};
         }
         const std::string text = rewrite_placeholders(sql);
@@ -289,12 +302,15 @@ private:
             return {nullptr, true};
         }
         if (cache_.size() >= max_cached) {
+            recent_.fill({});
             for (auto& [key, old] : cache_) {
                 sqlite3_finalize(old);
             }
             cache_.clear();
         }
-        cache_.emplace(std::string(sql), st);
+        auto [it, inserted] = cache_.emplace(std::string(sql), st);
+        (void)inserted;
+        slot = {sql.data(), it->first, st};
         return {st, false};
     }
 
@@ -317,7 +333,14 @@ private:
         return {static_cast<std::uint64_t>(sqlite3_changes64(db_))};
     }
 
+    struct recent {
+        const char* data = nullptr;
+        std::string_view text;  // the cache's own key (stable: node-based map)
+        sqlite3_stmt* st = nullptr;
+    };
+
     static constexpr std::size_t max_cached = 256;
+    std::array<recent, 16> recent_{};
     sqlite3* db_;
     bool offload_;
     bool broken_ = false;

@@ -22,6 +22,7 @@
 #include <covet/orm/value.hpp>
 #include <covet/pool/pool.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -56,7 +57,7 @@ public:
             if (!ready_) {
                 prepare(r);
             }
-            for (std::size_t i = 0; i < targets_.size(); ++i) {
+            for (std::size_t i = 0; i < columns_; ++i) {
                 if (targets_[i] >= 0) {
                     setters()[static_cast<std::size_t>(targets_[i])](r, i, out);
                 }
@@ -88,16 +89,36 @@ private:
          ...);
         return found;
     }
+    template <std::size_t... I>
+    static bool field_named(std::size_t index, std::string_view name, std::index_sequence<I...>)
+    {
+        bool same = false;
+        ((I == index ? (same = std::get<I>(json::fields_of<Row>).cpp_name == name) : false), ...);
+        return same;
+    }
     void prepare(const row& r)
     {
-        targets_.resize(r.size());
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            targets_[i] = field_index(r.name(i), std::make_index_sequence<column_count<Row>>{});
+        constexpr auto fields = std::make_index_sequence<column_count<Row>>{};
+        // Columns beyond the table's capacity cannot name a field twice, so they are ignored.
+        columns_ = std::min(r.size(), targets_.size());
+        for (std::size_t i = 0; i < columns_; ++i) {
+            const std::string_view name = r.name(i);
+            // The usual case (SELECT of the model's columns in order) needs one comparison.
+            targets_[i] = field_named(i, name, fields) ? static_cast<int>(i) : field_index(name, fields);
         }
         ready_ = true;
     }
 
-    std::vector<int> targets_;
+    static constexpr std::size_t capacity()
+    {
+        if constexpr (scalar_row<Row>) {
+            return 1;
+        } else {
+            return column_count<Row> + 8;
+        }
+    }
+    std::array<int, capacity()> targets_{};
+    std::size_t columns_ = 0;
     bool ready_ = false;
 };
 
@@ -169,7 +190,7 @@ struct model_sql {
         return sql;
     }
     // INSERT ... VALUES (...), ... RETURNING key, for `rows` rows.
-    static std::string insert(bool with_key, std::size_t rows)
+    static std::string insert(bool with_key, std::size_t rows, bool returning = true)
     {
         std::string s = "INSERT INTO ";
         append_identifier(s, model_of<T>.table);
@@ -199,15 +220,22 @@ struct model_sql {
             }
             s += ')';
         }
-        s += " RETURNING ";
-        append_identifier(s, model_of<T>.key_name);
+        if (returning) {
+            s += " RETURNING ";
+            append_identifier(s, model_of<T>.key_name);
+        }
         return s;
     }
-    static const std::string& insert_one(bool with_key)
+    static const std::string& insert_one(bool with_key, bool returning)
     {
-        static const std::string with = insert(true, 1);
-        static const std::string without = insert(false, 1);
-        return with_key ? with : without;
+        static const std::string with = insert(true, 1, true);
+        static const std::string without = insert(false, 1, true);
+        static const std::string with_plain = insert(true, 1, false);
+        static const std::string without_plain = insert(false, 1, false);
+        if (returning) {
+            return with_key ? with : without;
+        }
+        return with_key ? with_plain : without_plain;
     }
     static const std::string& update_by_key()
     {
@@ -241,9 +269,9 @@ struct model_sql {
     }
 };
 
-// Appends T's column values (views into obj), the key first or skipped.
-template <model T>
-void append_values(const T& obj, bool with_key, bool key_last, std::vector<value>& out)
+// Appends T's column values (views into obj), the key in place, last or skipped.
+template <model T, class Out>
+void append_values(const T& obj, bool with_key, bool key_last, Out& out)
 {
     std::apply(
         [&](const auto&... f) {
@@ -261,6 +289,15 @@ void append_values(const T& obj, bool with_key, bool key_last, std::vector<value
         out.push_back(to_value_view(obj.*(model_of<T>.key)));
     }
 }
+
+// Up to N parameters without a heap allocation.
+template <std::size_t N>
+struct fixed_params {
+    std::array<value, N> values{};
+    std::size_t size = 0;
+    void push_back(value v) { values[size++] = std::move(v); }
+    std::span<const value> view() const noexcept { return {values.data(), size}; }
+};
 
 template <class... Args>
 std::array<value, sizeof...(Args)> bind_all(const Args&... args)
@@ -390,12 +427,21 @@ public:
     {
         using K = typename std::decay_t<decltype(model_of<T>)>::key_type;
         const bool with_key = !detail::key_is_auto(obj);
-        std::vector<value> params;
-        params.reserve(column_count<T>);
+        detail::fixed_params<column_count<T>> params;
         detail::append_values(obj, with_key, false, params);
         std::optional<K> key;
-        detail::first_sink<K> sink(key);
-        co_await run_statement(detail::model_sql<T>::insert_one(with_key), params, &sink);
+        if (dialect() == "sqlite") {
+            auto done = co_await run_statement(detail::model_sql<T>::insert_one(with_key, false),
+                                               params.view(), nullptr);
+            if (with_key) {
+                key = obj.*(model_of<T>.key);
+            } else if constexpr (std::is_integral_v<K>) {
+                key = static_cast<K>(done.last_insert_id);
+            }
+        } else {
+            detail::first_sink<K> sink(key);
+            co_await run_statement(detail::model_sql<T>::insert_one(with_key, true), params.view(), &sink);
+        }
         if (!key) {
             throw error(errc::query_error, "", "insert returned no key");
         }
@@ -423,7 +469,7 @@ public:
             for (std::size_t r = i; r < end; ++r) {
                 detail::append_values(objs[r], with_key, false, params);
             }
-            const std::string sql = detail::model_sql<T>::insert(with_key, end - i);
+            const std::string sql = detail::model_sql<T>::insert(with_key, end - i, false);
             auto done = co_await run_statement(sql, params, nullptr);
             inserted += done.rows_affected > 0 ? done.rows_affected : end - i;
             i = end;
@@ -435,10 +481,9 @@ public:
     template <model T>
     task<std::uint64_t> update(T obj)
     {
-        std::vector<value> params;
-        params.reserve(column_count<T>);
+        detail::fixed_params<column_count<T>> params;
         detail::append_values(obj, true, true, params);
-        auto done = co_await run_statement(detail::model_sql<T>::update_by_key(), params, nullptr);
+        auto done = co_await run_statement(detail::model_sql<T>::update_by_key(), params.view(), nullptr);
         co_return done.rows_affected;
     }
 

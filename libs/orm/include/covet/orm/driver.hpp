@@ -40,6 +40,9 @@ struct url {
 
 struct statement_result {
     std::uint64_t rows_affected = 0;
+    /// SQLite: the rowid of the last INSERT on the connection (inserts there
+    /// skip RETURNING, which costs SQLite a temporary table). 0 elsewhere.
+    std::int64_t last_insert_id = 0;
 };
 
 class connection {
