@@ -201,9 +201,11 @@ void BM_raw_join(benchmark::State& state)
 
 // ---------------------------------------------------------------- covet::orm
 
-orm::database make_orm_db(int extra_rows = 0)
+orm::database make_orm_db(int extra_rows = 0, covet::pool::mode mode = covet::pool::mode::shared)
 {
-    auto db = orm::database::open("sqlite::memory:");
+    orm::database_options options;
+    options.pool_mode = mode;
+    auto db = orm::database::open("sqlite::memory:", options);
     block_on([](orm::database& d, int extra) -> task<void> {
         co_await d.execute(schema);
         const std::string users = seed_sql(rows, 1);
@@ -221,6 +223,19 @@ orm::database make_orm_db(int extra_rows = 0)
 void BM_orm_select_by_pk(benchmark::State& state)
 {
     auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = 0;
+        for (auto _ : st) {
+            auto u = co_await d.find<user>(id++ % rows + 1);
+            benchmark::DoNotOptimize(u);
+        }
+    }(state, db));
+}
+
+// The same with a per-thread database (no pool mutex), as one per runtime worker would be.
+void BM_orm_select_by_pk_per_thread(benchmark::State& state)
+{
+    auto db = make_orm_db(0, covet::pool::mode::per_thread);
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = 0;
         for (auto _ : st) {
@@ -303,6 +318,7 @@ void BM_orm_join_builder(benchmark::State& state)
 
 BENCHMARK(BM_raw_select_by_pk);
 BENCHMARK(BM_orm_select_by_pk);
+BENCHMARK(BM_orm_select_by_pk_per_thread);
 BENCHMARK(BM_raw_insert);
 BENCHMARK(BM_orm_insert);
 BENCHMARK(BM_raw_update);

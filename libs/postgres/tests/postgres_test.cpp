@@ -2,6 +2,7 @@
 
 #include <covet/net/spawn.hpp>
 #include <covet/net/timer.hpp>
+#include <covet/orm/migrate.hpp>
 #include <covet/orm/orm.hpp>
 #include <covet/postgres/postgres.hpp>
 
@@ -11,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -335,6 +338,33 @@ TEST_CASE("postgres: an unreachable server is a connection error")
             CHECK(e.kind() == orm::errc::connection_lost);
             CHECK(std::string(e.what()).find("cannot connect") != std::string::npos);
         }
+        db.close();
+    }());
+}
+
+TEST_CASE("postgres: migrations up and down under the advisory lock")
+{
+    PG_SERVER_OR_SKIP(server);
+    const auto mdir = std::filesystem::path(server->dir()) / "migrations";
+    std::filesystem::remove_all(mdir);
+    std::ofstream(orm::create_migration(mdir, "create_items"))
+        << "CREATE TABLE items (id BIGSERIAL PRIMARY KEY, label TEXT NOT NULL);\n"
+           "CREATE FUNCTION items_count() RETURNS bigint AS $$ SELECT count(*) FROM items; $$ LANGUAGE "
+           "sql;\n";
+    std::ofstream(mdir / "0001_create_items.down.sql") << "DROP FUNCTION items_count(); DROP TABLE items;";
+    block_on([&]() -> task<void> {
+        auto db = orm::database::open(server->url());
+        co_await db.execute("DROP TABLE IF EXISTS schema_migrations");
+        orm::migrator m(db, orm::load_migrations(mdir));
+        CHECK(co_await m.up() == 1);
+        co_await db.execute("INSERT INTO items (label) VALUES ($1)", "x; DROP TABLE items; --");
+        CHECK(co_await db.query_one<std::int64_t>("SELECT items_count()") == 1);
+        auto st = co_await m.status();
+        REQUIRE(st.size() == 1);
+        CHECK(st[0].applied);
+        CHECK(co_await m.down() == 1);
+        CHECK(co_await db.query_one<std::int64_t>(
+                  "SELECT count(*) FROM pg_tables WHERE tablename = 'items'") == 0);
         db.close();
     }());
 }
