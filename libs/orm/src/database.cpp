@@ -349,4 +349,59 @@ task<void> transaction::rollback_to(std::string name)
     co_await run_statement(sql, {}, nullptr);
 }
 
+// ---------------------------------------------------------------- registry
+
+void registry::add(std::string name, database primary, std::optional<database> replica)
+{
+    if (contains(name)) {
+        throw error(errc::invalid_argument, "", "database '" + name + "' is already registered");
+    }
+    entry e{std::move(name), std::make_unique<database>(std::move(primary)), nullptr};
+    if (replica) {
+        e.replica = std::make_unique<database>(std::move(*replica));
+    }
+    entries_.push_back(std::move(e));
+}
+
+registry::entry& registry::find(std::string_view name)
+{
+    for (auto& e : entries_) {
+        if (e.name == name) {
+            return e;
+        }
+    }
+    throw error(errc::invalid_argument, "", "no database named '" + std::string(name) + "'");
+}
+
+bool registry::contains(std::string_view name) const
+{
+    for (const auto& e : entries_) {
+        if (e.name == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+database& registry::writer(std::string_view name)
+{
+    return *find(name).primary;
+}
+
+database& registry::reader(std::string_view name)
+{
+    auto& e = find(name);
+    return e.replica ? *e.replica : *e.primary;
+}
+
+void registry::close()
+{
+    for (auto& e : entries_) {
+        e.primary->close();
+        if (e.replica) {
+            e.replica->close();
+        }
+    }
+}
+
 }  // namespace covet::orm

@@ -578,3 +578,74 @@ TEST_CASE("file databases serve concurrent callers from several connections")
     CHECK(done == 2);
     CHECK(block_on(db.count(orm::select<user>())) == 100);
 }
+
+TEST_CASE("transact commits, retries serialization failures and rolls back other errors")
+{
+    temp_dir dir;
+    auto db = orm::database::open(dir.url("retry.db"));
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);
+        int attempts = 0;
+        auto id = co_await db.transact([&attempts](orm::transaction& tx) -> task<std::int64_t> {
+            ++attempts;
+            const auto u = user{.name = "attempt " + std::to_string(attempts)};
+            auto key = co_await tx.insert(u);
+            if (attempts < 3) {
+                throw orm::error(orm::errc::serialization_failure, "40001", "could not serialize access");
+            }
+            co_return key;
+        });
+        CHECK(attempts == 3);
+        auto names = co_await db.query<std::string>("SELECT name FROM users");
+        CHECK(names == std::vector<std::string>{"attempt 3"});  // the failed attempts were rolled back
+        CHECK((co_await db.get<user>(id)).name == "attempt 3");
+
+        bool gave_up = false;
+        try {
+            co_await db.transact(
+                [](orm::transaction&) -> task<void> {
+                    throw orm::error(orm::errc::serialization_failure, "40001", "always");
+                    co_return;
+                },
+                orm::isolation::serializable, 2);
+        } catch (const orm::error& e) {
+            gave_up = e.kind() == orm::errc::serialization_failure;
+        }
+        CHECK(gave_up);
+
+        bool other = false;
+        try {
+            co_await db.transact([](orm::transaction& tx) -> task<void> {
+                const auto u = user{.name = "never"};
+                co_await tx.insert(u);
+                throw std::runtime_error("not retried");
+            });
+        } catch (const std::runtime_error&) {
+            other = true;
+        }
+        CHECK(other);
+        CHECK(co_await db.count(orm::select<user>().where(c(&user::name) == "never")) == 0);
+        CHECK(db.pool_stats().in_use == 0);
+    }());
+}
+
+TEST_CASE("registry routes reads to the replica and writes to the primary")
+{
+    temp_dir dir;
+    orm::registry dbs;
+    dbs.add("main", orm::database::open(dir.url("primary.db")), orm::database::open(dir.url("replica.db")));
+    dbs.add("logs", orm::database::open("sqlite::memory:"));
+    CHECK_THROWS_AS(dbs.add("logs", orm::database::open("sqlite::memory:")), orm::error);
+    CHECK_THROWS_AS(dbs.writer("missing"), orm::error);
+    block_on([&]() -> task<void> {
+        co_await dbs.writer("main").execute("CREATE TABLE t (v TEXT)");
+        co_await dbs.reader("main").execute("CREATE TABLE t (v TEXT)");
+        co_await dbs.writer("main").execute("INSERT INTO t VALUES ($1)", "primary");
+        co_await dbs.reader("main").execute("INSERT INTO t VALUES ($1)", "replica");
+        CHECK(co_await dbs.reader("main").query_one<std::string>("SELECT v FROM t") == "replica");
+        CHECK(co_await dbs.writer("main").query_one<std::string>("SELECT v FROM t") == "primary");
+        // Without a replica, reads go to the primary.
+        CHECK(&dbs.reader("logs") == &dbs.writer("logs"));
+    }());
+    dbs.close();
+}

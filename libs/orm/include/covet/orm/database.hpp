@@ -586,6 +586,14 @@ public:
     /// Starts a transaction on a connection of its own.
     task<transaction> begin(isolation level = isolation::default_level);
 
+    /// Runs `body(tx)` (a coroutine taking transaction&) in a transaction and
+    /// commits; on error(serialization_failure) (PostgreSQL 40001/40P01) it
+    /// rolls back and runs the whole body again, up to `retries` more times.
+    /// Other exceptions roll back and propagate. Returns the body's value.
+    template <class Body>
+    auto transact(Body body, isolation level = isolation::serializable, int retries = 3)
+        -> task<typename std::invoke_result_t<Body&, transaction&>::value_type>;
+
     std::string_view dialect() const noexcept override;
     task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                          row_sink* sink) override;
@@ -632,6 +640,58 @@ private:
     database::connection_pool::handle conn_;
     bool finished_ = false;
     unsigned savepoints_ = 0;
+};
+
+template <class Body>
+auto database::transact(Body body, isolation level, int retries)
+    -> task<typename std::invoke_result_t<Body&, transaction&>::value_type>
+{
+    using R = typename std::invoke_result_t<Body&, transaction&>::value_type;
+    for (int attempt = 0;; ++attempt) {
+        bool retry = false;
+        try {
+            auto tx = co_await begin(level);
+            if constexpr (std::is_void_v<R>) {
+                co_await body(tx);
+                co_await tx.commit();
+                co_return;
+            } else {
+                R out = co_await body(tx);
+                co_await tx.commit();
+                co_return out;
+            }
+        } catch (const error& e) {
+            if (e.kind() != errc::serialization_failure || attempt >= retries) {
+                throw;
+            }
+            retry = true;  // the transaction was rolled back when it went out of scope
+        }
+        (void)retry;
+    }
+}
+
+/// Named databases with an optional read replica each:
+///   registry dbs;
+///   dbs.add("main", database::open(primary_url), database::open(replica_url));
+///   co_await dbs.writer("main").execute(...);   // the primary
+///   co_await dbs.reader("main").query<T>(...);  // the replica (the primary when there is none)
+class registry {
+public:
+    void add(std::string name, database primary, std::optional<database> replica = std::nullopt);
+    database& writer(std::string_view name = "default");
+    database& reader(std::string_view name = "default");
+    bool contains(std::string_view name) const;
+    /// Closes every database.
+    void close();
+
+private:
+    struct entry {
+        std::string name;
+        std::unique_ptr<database> primary;
+        std::unique_ptr<database> replica;
+    };
+    entry& find(std::string_view name);
+    std::vector<entry> entries_;
 };
 
 }  // namespace covet::orm
