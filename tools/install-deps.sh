@@ -30,6 +30,8 @@ packages=(
     zlib1g-dev        # covet::http: gzip/deflate
     libsimdjson-dev   # covet::json: On Demand parsing
     libfmt-dev        # covet::json: error messages
+    libsqlite3-dev    # covet::orm: the SQLite driver
+    libpq-dev         # covet::postgres: the PostgreSQL driver (libpq)
     # tests
     doctest-dev       # unit tests
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
@@ -38,6 +40,7 @@ packages=(
     libhiredis-dev    # redis RESP parser benchmark peer (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
     redis-server      # covet::redis tests start a throwaway redis-server
+    postgresql        # covet::postgres tests start a throwaway PostgreSQL 15
     # tooling
     clang-format clang-tidy
 )

@@ -13,6 +13,8 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         pool     COVET_BUILD_POOL
         cache    COVET_BUILD_CACHE
         redis    COVET_BUILD_REDIS
+        orm      COVET_BUILD_ORM
+        postgres COVET_BUILD_POSTGRES
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
 )

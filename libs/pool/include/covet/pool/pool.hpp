@@ -187,6 +187,7 @@ public:
         T& get() noexcept { return slot_->value; }
         const T& get() const noexcept { return slot_->value; }
         T& operator*() noexcept { return slot_->value; }
+        const T& operator*() const noexcept { return slot_->value; }
         T* operator->() noexcept { return &slot_->value; }
         const T* operator->() const noexcept { return &slot_->value; }
 

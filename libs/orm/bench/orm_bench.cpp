@@ -1,0 +1,332 @@
+// covet::orm vs raw sqlite3 prepared statements in the same binary, SQLite in
+// memory, 10,000 users with one post each. Each ORM case does what the raw case
+// does (same SQL shape, rows read into the same struct); the target is ORM
+// <= 1.15x raw.
+#include <covet/net/spawn.hpp>
+#include <covet/orm/orm.hpp>
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct user {
+    std::int64_t id = 0;
+    std::string name;
+    std::optional<int> age;
+    std::string email;
+};
+COVET_REFLECT(user, id, name, age, email);
+COVET_MODEL(user, "users", id);
+
+struct post {
+    std::int64_t id = 0;
+    std::int64_t user_id = 0;
+    std::string title;
+};
+COVET_REFLECT(post, id, user_id, title);
+COVET_MODEL(post, "posts", id);
+
+struct name_and_title {
+    std::string name;
+    std::string title;
+};
+COVET_REFLECT(name_and_title, name, title);
+
+}  // namespace bench
+
+namespace {
+
+using bench::user;
+namespace orm = covet::orm;
+using covet::task;
+using covet::net::block_on;
+
+constexpr int rows = 10'000;
+constexpr int delete_rows = 100'000;
+
+constexpr const char* schema =
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER, email TEXT NOT NULL);"
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL);"
+    "CREATE INDEX posts_user ON posts(user_id);";
+
+std::string seed_sql(int count, int first_id)
+{
+    return "WITH RECURSIVE n(i) AS (SELECT " + std::to_string(first_id) +
+           " UNION ALL SELECT i + 1 FROM n WHERE i < " + std::to_string(first_id + count - 1) +
+           ") INSERT INTO users (id, name, age, email) SELECT i, 'user' || i, i % 90, 'u' || i || "
+           "'@example.com' "
+           "FROM n";
+}
+std::string seed_posts_sql()
+{
+    return "INSERT INTO posts (id, user_id, title) SELECT id, id, 'post of ' || name FROM users";
+}
+
+// ---------------------------------------------------------------- raw sqlite3
+
+struct raw_db {
+    raw_db()
+    {
+        sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr);
+        exec(schema);
+        exec(seed_sql(rows, 1));
+        exec(seed_posts_sql());
+    }
+    ~raw_db()
+    {
+        for (auto* st : statements) {
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+    }
+    void exec(const std::string& sql)
+    {
+        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db));
+        }
+    }
+    sqlite3_stmt* prepare(const char* sql)
+    {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db));
+        }
+        statements.push_back(st);
+        return st;
+    }
+    sqlite3* db = nullptr;
+    std::vector<sqlite3_stmt*> statements;
+};
+
+std::string column_text(sqlite3_stmt* st, int i)
+{
+    return {reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+            static_cast<std::size_t>(sqlite3_column_bytes(st, i))};
+}
+
+void BM_raw_select_by_pk(benchmark::State& state)
+{
+    raw_db r;
+    auto* st = r.prepare("SELECT id, name, age, email FROM users WHERE id = ?");
+    std::int64_t id = 0;
+    for (auto _ : state) {
+        sqlite3_bind_int64(st, 1, id++ % rows + 1);
+        std::optional<user> out;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            user u;
+            u.id = sqlite3_column_int64(st, 0);
+            u.name = column_text(st, 1);
+            if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+                u.age = sqlite3_column_int(st, 2);
+            }
+            u.email = column_text(st, 3);
+            out = std::move(u);
+        }
+        sqlite3_reset(st);
+        benchmark::DoNotOptimize(out);
+    }
+}
+
+void BM_raw_insert(benchmark::State& state)
+{
+    raw_db r;
+    auto* st = r.prepare("INSERT INTO users (name, age, email) VALUES (?, ?, ?)");
+    const user u{0, "new user", 33, "new@example.com"};
+    for (auto _ : state) {
+        sqlite3_bind_text(st, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, *u.age);
+        sqlite3_bind_text(st, 3, u.email.data(), static_cast<int>(u.email.size()), SQLITE_STATIC);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        benchmark::DoNotOptimize(sqlite3_last_insert_rowid(r.db));
+    }
+}
+
+void BM_raw_update(benchmark::State& state)
+{
+    raw_db r;
+    auto* st = r.prepare("UPDATE users SET name = ?, age = ?, email = ? WHERE id = ?");
+    user u{0, "renamed", 44, "renamed@example.com"};
+    for (auto _ : state) {
+        u.id = u.id % rows + 1;
+        sqlite3_bind_text(st, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, *u.age);
+        sqlite3_bind_text(st, 3, u.email.data(), static_cast<int>(u.email.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, u.id);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        benchmark::DoNotOptimize(sqlite3_changes(r.db));
+    }
+}
+
+void BM_raw_delete(benchmark::State& state)
+{
+    raw_db r;
+    r.exec(seed_sql(delete_rows, rows + 1));
+    auto* st = r.prepare("DELETE FROM users WHERE id = ?");
+    std::int64_t id = rows;
+    for (auto _ : state) {
+        sqlite3_bind_int64(st, 1, ++id);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        benchmark::DoNotOptimize(sqlite3_changes(r.db));
+    }
+}
+
+void BM_raw_join(benchmark::State& state)
+{
+    raw_db r;
+    auto* st = r.prepare(
+        "SELECT users.name, posts.title FROM users JOIN posts ON posts.user_id = users.id WHERE users.id = "
+        "?");
+    std::int64_t id = 0;
+    for (auto _ : state) {
+        sqlite3_bind_int64(st, 1, id++ % rows + 1);
+        std::vector<bench::name_and_title> out;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            out.push_back({column_text(st, 0), column_text(st, 1)});
+        }
+        sqlite3_reset(st);
+        benchmark::DoNotOptimize(out);
+    }
+}
+
+// ---------------------------------------------------------------- covet::orm
+
+orm::database make_orm_db(int extra_rows = 0, covet::pool::mode mode = covet::pool::mode::shared)
+{
+    orm::database_options options;
+    options.pool_mode = mode;
+    auto db = orm::database::open("sqlite::memory:", options);
+    block_on([](orm::database& d, int extra) -> task<void> {
+        co_await d.execute(schema);
+        const std::string users = seed_sql(rows, 1);
+        co_await d.execute(users);
+        const std::string posts = seed_posts_sql();
+        co_await d.execute(posts);
+        if (extra > 0) {
+            const std::string more = seed_sql(extra, rows + 1);
+            co_await d.execute(more);
+        }
+    }(db, extra_rows));
+    return db;
+}
+
+void BM_orm_select_by_pk(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = 0;
+        for (auto _ : st) {
+            auto u = co_await d.find<user>(id++ % rows + 1);
+            benchmark::DoNotOptimize(u);
+        }
+    }(state, db));
+}
+
+// The same with a per-thread database (no pool mutex), as one per runtime worker would be.
+void BM_orm_select_by_pk_per_thread(benchmark::State& state)
+{
+    auto db = make_orm_db(0, covet::pool::mode::per_thread);
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = 0;
+        for (auto _ : st) {
+            auto u = co_await d.find<user>(id++ % rows + 1);
+            benchmark::DoNotOptimize(u);
+        }
+    }(state, db));
+}
+
+void BM_orm_insert(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        const user u{0, "new user", 33, "new@example.com"};
+        for (auto _ : st) {
+            auto id = co_await d.insert(u);
+            benchmark::DoNotOptimize(id);
+        }
+    }(state, db));
+}
+
+void BM_orm_update(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        user u{0, "renamed", 44, "renamed@example.com"};
+        for (auto _ : st) {
+            u.id = u.id % rows + 1;
+            auto n = co_await d.update(u);
+            benchmark::DoNotOptimize(n);
+        }
+    }(state, db));
+}
+
+void BM_orm_delete(benchmark::State& state)
+{
+    auto db = make_orm_db(delete_rows);
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = rows;
+        for (auto _ : st) {
+            auto n = co_await d.remove<user>(++id);
+            benchmark::DoNotOptimize(n);
+        }
+    }(state, db));
+}
+
+void BM_orm_join_raw_sql(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = 0;
+        for (auto _ : st) {
+            auto out = co_await d.query<bench::name_and_title>(
+                "SELECT users.name, posts.title FROM users JOIN posts ON posts.user_id = users.id WHERE "
+                "users.id = $1",
+                id++ % rows + 1);
+            benchmark::DoNotOptimize(out);
+        }
+    }(state, db));
+}
+
+void BM_orm_join_builder(benchmark::State& state)
+{
+    using orm::c;
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t id = 0;
+        for (auto _ : st) {
+            auto q = orm::select<user>()
+                         .join<bench::post>(c(&bench::post::user_id) == c(&user::id))
+                         .columns(c(&user::name), c(&bench::post::title))
+                         .where(c(&user::id) == id++ % rows + 1);
+            auto out = co_await d.fetch<bench::name_and_title>(q);
+            benchmark::DoNotOptimize(out);
+        }
+    }(state, db));
+}
+
+}  // namespace
+
+BENCHMARK(BM_raw_select_by_pk);
+BENCHMARK(BM_orm_select_by_pk);
+BENCHMARK(BM_orm_select_by_pk_per_thread);
+BENCHMARK(BM_raw_insert);
+BENCHMARK(BM_orm_insert);
+BENCHMARK(BM_raw_update);
+BENCHMARK(BM_orm_update);
+BENCHMARK(BM_raw_delete)->Iterations(delete_rows);
+BENCHMARK(BM_orm_delete)->Iterations(delete_rows);
+BENCHMARK(BM_raw_join);
+BENCHMARK(BM_orm_join_raw_sql);
+BENCHMARK(BM_orm_join_builder);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,697 @@
+#pragma once
+// covet::orm::database: a connection pool over one URL and the query API.
+//
+//   auto db = covet::orm::database::open("sqlite:///var/app.db");
+//   co_await db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, age INT)");
+//   auto id   = co_await db.insert(user{.name = "ann", .age = 31});        // the new key
+//   auto rows = co_await db.query<user>("SELECT * FROM users WHERE age > $1", 18);
+//   std::optional<user> u = co_await db.find<user>(id);
+//   auto tx = co_await db.begin();
+//   co_await tx.execute("UPDATE users SET age = age + 1 WHERE id = $1", id);
+//   co_await tx.commit();                         // dropped without commit: rolled back
+//
+// Lifetimes: arguments are copied into the call, but `sql` is a string_view:
+// co_await the call in the same expression (string literals are always fine).
+// A database must outlive its transactions and calls in progress.
+// Errors: covet::orm::error (see error.hpp).
+
+#include <covet/orm/driver.hpp>
+#include <covet/orm/error.hpp>
+#include <covet/orm/model.hpp>
+#include <covet/orm/query.hpp>
+#include <covet/orm/value.hpp>
+#include <covet/pool/pool.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace covet::orm {
+
+namespace detail {
+
+template <class Row>
+inline constexpr bool scalar_row = !json::reflected<Row>;
+
+// Maps result rows into reflected structs by column name (or a scalar from
+// column 0); the column-to-field table is built once per result.
+template <class Row>
+class mapper {
+public:
+    void map(const row& r, Row& out)
+    {
+        if constexpr (scalar_row<Row>) {
+            read_column(r, 0, out);
+        } else {
+            if (!ready_) {
+                prepare(r);
+            }
+            for (std::size_t i = 0; i < columns_; ++i) {
+                if (targets_[i] >= 0) {
+                    setters()[static_cast<std::size_t>(targets_[i])](r, i, out);
+                }
+            }
+        }
+    }
+
+private:
+    using setter = void (*)(const row&, std::size_t, Row&);
+
+    template <std::size_t... I>
+    static constexpr std::array<setter, sizeof...(I)> make_setters(std::index_sequence<I...>)
+    {
+        return {{[](const row& r, std::size_t column, Row& o) {
+            read_column(r, column, o.*(std::get<I>(json::fields_of<Row>).member));
+        }...}};
+    }
+    static const auto& setters()
+    {
+        static constexpr auto table = make_setters(std::make_index_sequence<column_count<Row>>{});
+        return table;
+    }
+    template <std::size_t... I>
+    static int field_index(std::string_view name, std::index_sequence<I...>)
+    {
+        int found = -1;
+        ((found < 0 && std::get<I>(json::fields_of<Row>).cpp_name == name ? (found = static_cast<int>(I))
+                                                                          : 0),
+         ...);
+        return found;
+    }
+    template <std::size_t... I>
+    static bool field_named(std::size_t index, std::string_view name, std::index_sequence<I...>)
+    {
+        bool same = false;
+        ((I == index ? (same = std::get<I>(json::fields_of<Row>).cpp_name == name) : false), ...);
+        return same;
+    }
+    void prepare(const row& r)
+    {
+        constexpr auto fields = std::make_index_sequence<column_count<Row>>{};
+        // Columns beyond the table's capacity cannot name a field twice, so they are ignored.
+        columns_ = std::min(r.size(), targets_.size());
+        for (std::size_t i = 0; i < columns_; ++i) {
+            const std::string_view name = r.name(i);
+            // The usual case (SELECT of the model's columns in order) needs one comparison.
+            targets_[i] = field_named(i, name, fields) ? static_cast<int>(i) : field_index(name, fields);
+        }
+        ready_ = true;
+    }
+
+    static constexpr std::size_t capacity()
+    {
+        if constexpr (scalar_row<Row>) {
+            return 1;
+        } else {
+            return column_count<Row> + 8;
+        }
+    }
+    std::array<int, capacity()> targets_{};
+    std::size_t columns_ = 0;
+    bool ready_ = false;
+};
+
+template <class Row>
+class vector_sink final : public row_sink {
+public:
+    explicit vector_sink(std::vector<Row>& out) : out_(out) {}
+    void on_row(const row& r) override { mapper_.map(r, out_.emplace_back()); }
+
+private:
+    std::vector<Row>& out_;
+    mapper<Row> mapper_;
+};
+
+template <class Row>
+class first_sink final : public row_sink {
+public:
+    explicit first_sink(std::optional<Row>& out) : out_(out) {}
+    void on_row(const row& r) override
+    {
+        if (!out_) {
+            mapper_.map(r, out_.emplace());
+        }
+    }
+
+private:
+    std::optional<Row>& out_;
+    mapper<Row> mapper_;
+};
+
+template <model T>
+bool key_is_auto(const T& obj)
+{
+    using K = typename std::decay_t<decltype(model_of<T>)>::key_type;
+    if constexpr (std::is_integral_v<K>) {
+        return obj.*(model_of<T>.key) == 0;
+    } else {
+        return false;
+    }
+}
+
+// The cached SQL texts of a model (built once per type).
+template <model T>
+struct model_sql {
+    static const std::string& select_by_key()
+    {
+        static const std::string sql = [] {
+            std::string s = "SELECT ";
+            append_all_columns<T>(s, false);
+            s += " FROM ";
+            append_identifier(s, model_of<T>.table);
+            s += " WHERE ";
+            append_identifier(s, model_of<T>.key_name);
+            s += " = $1";
+            return s;
+        }();
+        return sql;
+    }
+    static const std::string& remove_by_key()
+    {
+        static const std::string sql = [] {
+            std::string s = "DELETE FROM ";
+            append_identifier(s, model_of<T>.table);
+            s += " WHERE ";
+            append_identifier(s, model_of<T>.key_name);
+            s += " = $1";
+            return s;
+        }();
+        return sql;
+    }
+    // INSERT ... VALUES (...), ... RETURNING key, for `rows` rows.
+    static std::string insert(bool with_key, std::size_t rows, bool returning = true)
+    {
+        std::string s = "INSERT INTO ";
+        append_identifier(s, model_of<T>.table);
+        s += " (";
+        std::size_t per_row = 0;
+        std::apply(
+            [&](const auto&... f) {
+                (
+                    [&](const auto& fd) {
+                        if (!with_key && fd.cpp_name == model_of<T>.key_name) {
+                            return;
+                        }
+                        s += per_row == 0 ? "" : ", ";
+                        append_identifier(s, fd.cpp_name);
+                        ++per_row;
+                    }(f),
+                    ...);
+            },
+            json::fields_of<T>);
+        s += ") VALUES ";
+        std::size_t n = 1;
+        for (std::size_t r = 0; r < rows; ++r) {
+            s += r == 0 ? "(" : ", (";
+            for (std::size_t i = 0; i < per_row; ++i) {
+                s += i == 0 ? "$" : ", $";
+                s += std::to_string(n++);
+            }
+            s += ')';
+        }
+        if (returning) {
+            s += " RETURNING ";
+            append_identifier(s, model_of<T>.key_name);
+        }
+        return s;
+    }
+    static const std::string& insert_one(bool with_key, bool returning)
+    {
+        static const std::string with = insert(true, 1, true);
+        static const std::string without = insert(false, 1, true);
+        static const std::string with_plain = insert(true, 1, false);
+        static const std::string without_plain = insert(false, 1, false);
+        if (returning) {
+            return with_key ? with : without;
+        }
+        return with_key ? with_plain : without_plain;
+    }
+    static const std::string& update_by_key()
+    {
+        static const std::string sql = [] {
+            std::string s = "UPDATE ";
+            append_identifier(s, model_of<T>.table);
+            s += " SET ";
+            std::size_t n = 1;
+            std::apply(
+                [&](const auto&... f) {
+                    (
+                        [&](const auto& fd) {
+                            if (fd.cpp_name == model_of<T>.key_name) {
+                                return;
+                            }
+                            s += n == 1 ? "" : ", ";
+                            append_identifier(s, fd.cpp_name);
+                            s += " = $";
+                            s += std::to_string(n++);
+                        }(f),
+                        ...);
+                },
+                json::fields_of<T>);
+            s += " WHERE ";
+            append_identifier(s, model_of<T>.key_name);
+            s += " = $";
+            s += std::to_string(n);
+            return s;
+        }();
+        return sql;
+    }
+};
+
+// Appends T's column values (views into obj), the key in place, last or skipped.
+template <model T, class Out>
+void append_values(const T& obj, bool with_key, bool key_last, Out& out)
+{
+    std::apply(
+        [&](const auto&... f) {
+            (
+                [&](const auto& fd) {
+                    if (fd.cpp_name == model_of<T>.key_name && (!with_key || key_last)) {
+                        return;
+                    }
+                    out.push_back(to_value_view(obj.*(fd.member)));
+                }(f),
+                ...);
+        },
+        json::fields_of<T>);
+    if (key_last) {
+        out.push_back(to_value_view(obj.*(model_of<T>.key)));
+    }
+}
+
+// Up to N parameters without a heap allocation.
+template <std::size_t N>
+struct fixed_params {
+    std::array<value, N> values{};
+    std::size_t size = 0;
+    void push_back(value v) { values[size++] = std::move(v); }
+    std::span<const value> view() const noexcept { return {values.data(), size}; }
+};
+
+template <class... Args>
+std::array<value, sizeof...(Args)> bind_all(const Args&... args)
+{
+    return {{to_value_view(args)...}};
+}
+
+}  // namespace detail
+
+enum class isolation { default_level, read_uncommitted, read_committed, repeatable_read, serializable };
+
+class transaction;
+
+/// The query API shared by database (one pooled connection per call) and
+/// transaction (its own connection).
+class session {
+public:
+    /// Runs `sql` ($1..$N placeholders) and returns the rows affected.
+    template <class... Args>
+    requires(bindable<Args>&&...) task<std::uint64_t> execute(std::string_view sql, Args... args)
+    {
+        auto params = detail::bind_all(args...);
+        auto done = co_await run_statement(sql, params, nullptr);
+        co_return done.rows_affected;
+    }
+
+    /// All rows, each mapped into Row (a reflected struct by column name, or a
+    /// scalar from the first column).
+    template <class Row, class... Args>
+    requires(bindable<Args>&&...) task<std::vector<Row>> query(std::string_view sql, Args... args)
+    {
+        auto params = detail::bind_all(args...);
+        std::vector<Row> rows;
+        detail::vector_sink<Row> sink(rows);
+        co_await run_statement(sql, params, &sink);
+        co_return rows;
+    }
+
+    /// The first row, or nullopt.
+    template <class Row, class... Args>
+    requires(bindable<Args>&&...) task<std::optional<Row>> query_one(std::string_view sql, Args... args)
+    {
+        auto params = detail::bind_all(args...);
+        std::optional<Row> first;
+        detail::first_sink<Row> sink(first);
+        co_await run_statement(sql, params, &sink);
+        co_return first;
+    }
+
+    /// Runs a built statement (query builder) into rows of Row.
+    template <class Row>
+    task<std::vector<Row>> fetch(statement st)
+    {
+        std::vector<Row> rows;
+        detail::vector_sink<Row> sink(rows);
+        co_await run_statement(st.sql, st.params, &sink);
+        co_return rows;
+    }
+    template <class Row, model T>
+    task<std::vector<Row>> fetch(const select_query<T>& q)
+    {
+        return fetch<Row>(q.build());
+    }
+    template <model T>
+    task<std::vector<T>> all(const select_query<T>& q)
+    {
+        return fetch<T>(q.build());
+    }
+    template <model T>
+    task<std::optional<T>> first(select_query<T> q)
+    {
+        q.limit(1);
+        auto rows = co_await fetch<T>(q.build());
+        std::optional<T> out;
+        if (!rows.empty()) {
+            out.emplace(std::move(rows.front()));
+        }
+        co_return out;
+    }
+    /// COUNT(*) of the query's rows.
+    template <model T>
+    task<std::int64_t> count(const select_query<T>& q)
+    {
+        auto one = co_await scalar<std::int64_t>(q.build_with("COUNT(*)"));
+        co_return one.value_or(0);
+    }
+    /// SUM/AVG/MIN/MAX and friends: the first column of the first row
+    /// (nullopt for NULL, e.g. SUM over no rows).
+    template <class V, model T>
+    task<std::optional<V>> aggregate(const select_query<T>& q, selection what)
+    {
+        return scalar<V>(q.build_with(what.sql, what.params));
+    }
+
+    /// The row with primary key `key`, or nullopt.
+    template <model T, class K>
+    task<std::optional<T>> find(K key)
+    {
+        std::array<value, 1> params{to_value_view(key)};
+        std::optional<T> found;
+        detail::first_sink<T> sink(found);
+        co_await run_statement(detail::model_sql<T>::select_by_key(), params, &sink);
+        co_return found;
+    }
+    /// The row with primary key `key`; throws error(not_found) when missing.
+    template <model T, class K>
+    task<T> get(K key)
+    {
+        auto found = co_await find<T>(key);
+        if (!found) {
+            throw error(errc::not_found, "02000", std::string("no row in ") + std::string(model_of<T>.table));
+        }
+        co_return std::move(*found);
+    }
+
+    /// Inserts `obj` and returns its primary key (the database's when the
+    /// integral key is 0).
+    template <model T>
+    task<typename std::decay_t<decltype(model_of<T>)>::key_type> insert(const T& obj)
+    {
+        // Not a coroutine itself: the object is copied into insert_copy's frame here,
+        // before the caller suspends (so a temporary argument is never needed later).
+        return insert_copy<T>(obj);
+    }
+    template <model T>
+    task<typename std::decay_t<decltype(model_of<T>)>::key_type> insert_copy(T obj)
+    {
+        using K = typename std::decay_t<decltype(model_of<T>)>::key_type;
+        const bool with_key = !detail::key_is_auto(obj);
+        detail::fixed_params<column_count<T>> params;
+        detail::append_values(obj, with_key, false, params);
+        std::optional<K> key;
+        if (dialect() == "sqlite") {
+            auto done = co_await run_statement(detail::model_sql<T>::insert_one(with_key, false),
+                                               params.view(), nullptr);
+            if (with_key) {
+                key = obj.*(model_of<T>.key);
+            } else if constexpr (std::is_integral_v<K>) {
+                key = static_cast<K>(done.last_insert_id);
+            }
+        } else {
+            detail::first_sink<K> sink(key);
+            co_await run_statement(detail::model_sql<T>::insert_one(with_key, true), params.view(), &sink);
+        }
+        if (!key) {
+            throw error(errc::query_error, "", "insert returned no key");
+        }
+        co_return *key;
+    }
+
+    /// Inserts every row in as few statements as the parameter limits allow.
+    /// Returns the number of rows inserted. Not atomic by itself: run it in
+    /// a transaction for all-or-nothing.
+    template <model T>
+    task<std::uint64_t> insert_all(std::vector<T> objs)
+    {
+        std::uint64_t inserted = 0;
+        std::size_t i = 0;
+        while (i < objs.size()) {
+            const bool with_key = !detail::key_is_auto(objs[i]);
+            // A run of rows that agree on with_key, at most 30000 parameters.
+            std::size_t end = i;
+            const std::size_t max_rows = std::max<std::size_t>(1, 30'000 / column_count<T>);
+            while (end < objs.size() && end - i < max_rows && !detail::key_is_auto(objs[end]) == with_key) {
+                ++end;
+            }
+            std::vector<value> params;
+            params.reserve((end - i) * column_count<T>);
+            for (std::size_t r = i; r < end; ++r) {
+                detail::append_values(objs[r], with_key, false, params);
+            }
+            const std::string sql = detail::model_sql<T>::insert(with_key, end - i, false);
+            auto done = co_await run_statement(sql, params, nullptr);
+            inserted += done.rows_affected > 0 ? done.rows_affected : end - i;
+            i = end;
+        }
+        co_return inserted;
+    }
+
+    /// Updates every column of the row with obj's key; returns rows affected (0 or 1).
+    template <model T>
+    task<std::uint64_t> update(T obj)
+    {
+        detail::fixed_params<column_count<T>> params;
+        detail::append_values(obj, true, true, params);
+        auto done = co_await run_statement(detail::model_sql<T>::update_by_key(), params.view(), nullptr);
+        co_return done.rows_affected;
+    }
+
+    /// Deletes the row with primary key `key`; returns rows affected.
+    template <model T, class K>
+    task<std::uint64_t> remove(K key)
+    {
+        std::array<value, 1> params{to_value_view(key)};
+        auto done = co_await run_statement(detail::model_sql<T>::remove_by_key(), params, nullptr);
+        co_return done.rows_affected;
+    }
+
+    /// Deletes the rows matching `condition`; returns rows affected.
+    template <model T>
+    task<std::uint64_t> remove_where(expr condition)
+    {
+        std::string sql = "DELETE FROM ";
+        append_identifier(sql, model_of<T>.table);
+        sql += " WHERE ";
+        sql += condition.sql;
+        sql = detail::number_params(sql);
+        auto done = co_await run_statement(sql, condition.params, nullptr);
+        co_return done.rows_affected;
+    }
+
+    /// Inserts obj when its integral key is 0 (or no row has its key),
+    /// updates it otherwise; returns the key.
+    template <model T>
+    task<typename std::decay_t<decltype(model_of<T>)>::key_type> save(T obj)
+    {
+        using K = typename std::decay_t<decltype(model_of<T>)>::key_type;
+        K key{};
+        bool done = false;
+        if (!detail::key_is_auto(obj)) {
+            auto changed = co_await update(obj);
+            if (changed > 0) {
+                key = obj.*(model_of<T>.key);
+                done = true;
+            }
+        }
+        if (!done) {
+            key = co_await insert(std::move(obj));
+        }
+        co_return key;
+    }
+
+    /// The SQL dialect of the connections ("sqlite", "postgresql").
+    virtual std::string_view dialect() const noexcept = 0;
+
+    /// The primitive every call above goes through.
+    virtual task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
+                                                 row_sink* sink) = 0;
+
+protected:
+    session() = default;
+    ~session() = default;
+    session(const session&) = default;
+    session& operator=(const session&) = default;
+
+    template <class V>
+    task<std::optional<V>> scalar(statement st)
+    {
+        std::optional<std::optional<V>> first;
+        detail::first_sink<std::optional<V>> sink(first);
+        co_await run_statement(st.sql, st.params, &sink);
+        std::optional<V> out;
+        if (first && *first) {
+            out = std::move(**first);
+        }
+        co_return out;
+    }
+};
+
+struct database_options {
+    /// Connections in the pool (SQLite in memory always uses one: every
+    /// connection to :memory: would be a different database).
+    std::size_t max_connections = 8;
+    std::size_t min_connections = 0;
+    std::chrono::milliseconds acquire_timeout{5'000};
+    std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+    std::chrono::milliseconds max_lifetime{0};
+    /// shared: usable from every runtime worker (a mutex, uncontended: ~5 ns).
+    /// per_thread: no lock, one thread (e.g. one database per worker).
+    pool::mode pool_mode = pool::mode::shared;
+    connect_options connect{};
+};
+
+class database final : public session {
+public:
+    using connection_pool = pool::pool<std::unique_ptr<connection>>;
+
+    /// Opens a database for `url` (connections are made on first use).
+    /// Throws error(invalid_argument) for a bad URL or unknown driver.
+    static database open(std::string_view url, database_options options = {});
+
+    database(database&&) noexcept;
+    database& operator=(database&&) noexcept;
+    ~database();
+
+    /// Starts a transaction on a connection of its own.
+    task<transaction> begin(isolation level = isolation::default_level);
+
+    /// Runs `body(tx)` (a coroutine taking transaction&) in a transaction and
+    /// commits; on error(serialization_failure) (PostgreSQL 40001/40P01) it
+    /// rolls back and runs the whole body again, up to `retries` more times.
+    /// Other exceptions roll back and propagate. Returns the body's value.
+    template <class Body>
+    auto transact(Body body, isolation level = isolation::serializable, int retries = 3)
+        -> task<typename std::invoke_result_t<Body&, transaction&>::value_type>;
+
+    std::string_view dialect() const noexcept override;
+    task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
+                                         row_sink* sink) override;
+
+    /// Pool counters (connections in use, idle, waiting, timeouts, ...).
+    pool::metrics pool_stats() const;
+    /// Closes the pool: new calls fail with error(shutting_down).
+    void close();
+
+    struct state;
+
+private:
+    explicit database(std::unique_ptr<state> s) noexcept;
+    std::unique_ptr<state> state_;
+};
+
+/// A transaction holding one connection. Dropped (destroyed, or by an
+/// exception) without commit(): rolled back. Savepoints nest inside.
+class transaction final : public session {
+public:
+    transaction() = default;
+    transaction(transaction&&) noexcept = default;
+    transaction& operator=(transaction&& other) noexcept;
+    ~transaction();
+
+    task<void> commit();
+    task<void> rollback();
+    /// SAVEPOINT; returns its name for release_savepoint / rollback_to.
+    task<std::string> savepoint();
+    task<void> release_savepoint(std::string name);
+    task<void> rollback_to(std::string name);
+
+    bool active() const noexcept { return static_cast<bool>(conn_) && !finished_; }
+
+    std::string_view dialect() const noexcept override;
+    task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
+                                         row_sink* sink) override;
+
+private:
+    friend class database;
+    explicit transaction(database::connection_pool::handle h) noexcept : conn_(std::move(h)) {}
+    void abandon() noexcept;
+
+    database::connection_pool::handle conn_;
+    bool finished_ = false;
+    unsigned savepoints_ = 0;
+};
+
+template <class Body>
+auto database::transact(Body body, isolation level, int retries)
+    -> task<typename std::invoke_result_t<Body&, transaction&>::value_type>
+{
+    using R = typename std::invoke_result_t<Body&, transaction&>::value_type;
+    for (int attempt = 0;; ++attempt) {
+        bool retry = false;
+        try {
+            auto tx = co_await begin(level);
+            if constexpr (std::is_void_v<R>) {
+                co_await body(tx);
+                co_await tx.commit();
+                co_return;
+            } else {
+                R out = co_await body(tx);
+                co_await tx.commit();
+                co_return out;
+            }
+        } catch (const error& e) {
+            if (e.kind() != errc::serialization_failure || attempt >= retries) {
+                throw;
+            }
+            retry = true;  // the transaction was rolled back when it went out of scope
+        }
+        (void)retry;
+    }
+}
+
+/// Named databases with an optional read replica each:
+///   registry dbs;
+///   dbs.add("main", database::open(primary_url), database::open(replica_url));
+///   co_await dbs.writer("main").execute(...);   // the primary
+///   co_await dbs.reader("main").query<T>(...);  // the replica (the primary when there is none)
+class registry {
+public:
+    void add(std::string name, database primary, std::optional<database> replica = std::nullopt);
+    database& writer(std::string_view name = "default");
+    database& reader(std::string_view name = "default");
+    bool contains(std::string_view name) const;
+    /// Closes every database.
+    void close();
+
+private:
+    struct entry {
+        std::string name;
+        std::unique_ptr<database> primary;
+        std::unique_ptr<database> replica;
+    };
+    entry& find(std::string_view name);
+    std::vector<entry> entries_;
+};
+
+}  // namespace covet::orm

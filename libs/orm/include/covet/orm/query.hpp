@@ -1,0 +1,421 @@
+#pragma once
+// The query builder: column references, conditions, ordering, aggregates and
+// select<T>(). Values are always parameters; identifiers come only from model
+// declarations (or aliases checked to be plain identifiers).
+//
+//   auto q = select<user>()
+//                .where(c(&user::age) > 18 && c(&user::name).like("a%"))
+//                .order_by(c(&user::age).desc())
+//                .limit(10);
+//   std::vector<user> adults = co_await db.all(q);
+
+#include <covet/orm/model.hpp>
+#include <covet/orm/value.hpp>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace covet::orm {
+
+namespace detail {
+// Stands for "the next parameter" inside fragments; numbered $1..$N at build().
+inline constexpr char param_marker = '\x01';
+}  // namespace detail
+
+/// A SQL fragment with its parameters (owned).
+struct expr {
+    std::string sql;
+    std::vector<value> params;
+
+    bool empty() const noexcept { return sql.empty(); }
+};
+
+/// A reference to a model column: c(&user::age).
+template <class T, class M>
+struct column {
+    std::string_view table;
+    std::string_view name;
+
+    /// "table"."name"
+    std::string qualified() const
+    {
+        std::string out;
+        out.reserve(table.size() + name.size() + 5);
+        append_identifier(out, table);
+        out += '.';
+        append_identifier(out, name);
+        return out;
+    }
+
+    expr like(std::string_view pattern) const { return binary(" LIKE ", pattern); }
+    expr is_null() const { return {qualified() + " IS NULL", {}}; }
+    expr is_not_null() const { return {qualified() + " IS NOT NULL", {}}; }
+    template <class V>
+    requires bindable<V> expr in(const std::vector<V>& values)
+    const
+    {
+        if (values.empty()) {
+            return {"1 = 0", {}};
+        }
+        expr e{qualified() + " IN (", {}};
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            e.sql += i == 0 ? "" : ", ";
+            e.sql += detail::param_marker;
+            e.params.push_back(to_value_owned(values[i]));
+        }
+        e.sql += ')';
+        return e;
+    }
+    template <class V>
+    requires bindable<V> expr between(const V& low, const V& high)
+    const
+    {
+        expr e{qualified() + " BETWEEN ", {}};
+        e.sql += detail::param_marker;
+        e.sql += " AND ";
+        e.sql += detail::param_marker;
+        e.params.push_back(to_value_owned(low));
+        e.params.push_back(to_value_owned(high));
+        return e;
+    }
+
+    struct order {
+        std::string sql;
+    };
+    order asc() const { return {qualified() + " ASC"}; }
+    order desc() const { return {qualified() + " DESC"}; }
+
+    template <class V>
+    expr binary(std::string_view op, const V& v) const
+    {
+        expr e{qualified(), {}};
+        e.sql += op;
+        e.sql += detail::param_marker;
+        e.params.push_back(to_value_owned(v));
+        return e;
+    }
+};
+
+/// The column of member `member` of model T.
+template <model T, class M>
+column<T, M> c(M T::*member)
+{
+    return {model_of<T>.table, column_name<T>(member)};
+}
+
+// Comparisons: column op value (a parameter) and column op column.
+#define COVET_ORM_DETAIL_COMPARE(op, sqlop)                                    \
+    template <class T, class M, class V>                                       \
+    requires bindable<V> expr operator op(const column<T, M>& col, const V& v) \
+    {                                                                          \
+        return col.binary(sqlop, v);                                           \
+    }                                                                          \
+    template <class T, class M, class U, class N>                              \
+    expr operator op(const column<T, M>& a, const column<U, N>& b)             \
+    {                                                                          \
+        return {a.qualified() + sqlop + b.qualified(), {}};                    \
+    }
+COVET_ORM_DETAIL_COMPARE(==, " = ")
+COVET_ORM_DETAIL_COMPARE(!=, " <> ")
+COVET_ORM_DETAIL_COMPARE(<, " < ")
+COVET_ORM_DETAIL_COMPARE(<=, " <= ")
+COVET_ORM_DETAIL_COMPARE(>, " > ")
+COVET_ORM_DETAIL_COMPARE(>=, " >= ")
+#undef COVET_ORM_DETAIL_COMPARE
+
+inline expr operator&&(expr a, expr b)
+{
+    expr e{"(" + std::move(a.sql) + " AND " + b.sql + ")", std::move(a.params)};
+    for (auto& p : b.params) {
+        e.params.push_back(std::move(p));
+    }
+    return e;
+}
+inline expr operator||(expr a, expr b)
+{
+    expr e{"(" + std::move(a.sql) + " OR " + b.sql + ")", std::move(a.params)};
+    for (auto& p : b.params) {
+        e.params.push_back(std::move(p));
+    }
+    return e;
+}
+inline expr operator!(expr a)
+{
+    return {"(NOT " + std::move(a.sql) + ")", std::move(a.params)};
+}
+
+/// A selected expression with an optional alias (aggregates, join columns).
+struct selection {
+    std::string sql;
+    std::vector<value> params;
+    /// AS "alias"; throws invalid_argument for anything but a plain identifier.
+    selection as(std::string_view alias) &&
+    {
+        if (!detail::plain_identifier(alias)) {
+            throw error(errc::invalid_argument, "42601", "covet::orm: an alias must be a plain identifier");
+        }
+        sql += " AS ";
+        append_identifier(sql, alias);
+        return std::move(*this);
+    }
+};
+
+// Comparisons of an aggregate with a value, for having(): count() > 1.
+#define COVET_ORM_DETAIL_COMPARE_SELECTION(op, sqlop)                     \
+    template <class V>                                                    \
+    requires bindable<V> expr operator op(const selection& s, const V& v) \
+    {                                                                     \
+        expr e{s.sql + sqlop, s.params};                                  \
+        e.sql += detail::param_marker;                                    \
+        e.params.push_back(to_value_owned(v));                            \
+        return e;                                                         \
+    }
+COVET_ORM_DETAIL_COMPARE_SELECTION(==, " = ")
+COVET_ORM_DETAIL_COMPARE_SELECTION(!=, " <> ")
+COVET_ORM_DETAIL_COMPARE_SELECTION(<, " < ")
+COVET_ORM_DETAIL_COMPARE_SELECTION(<=, " <= ")
+COVET_ORM_DETAIL_COMPARE_SELECTION(>, " > ")
+COVET_ORM_DETAIL_COMPARE_SELECTION(>=, " >= ")
+#undef COVET_ORM_DETAIL_COMPARE_SELECTION
+
+template <class T, class M>
+selection sel(const column<T, M>& col)
+{
+    return {col.qualified(), {}};
+}
+inline selection count()
+{
+    return {"COUNT(*)", {}};
+}
+template <class T, class M>
+selection count(const column<T, M>& col)
+{
+    return {"COUNT(" + col.qualified() + ")", {}};
+}
+template <class T, class M>
+selection sum(const column<T, M>& col)
+{
+    return {"SUM(" + col.qualified() + ")", {}};
+}
+template <class T, class M>
+selection avg(const column<T, M>& col)
+{
+    return {"AVG(" + col.qualified() + ")", {}};
+}
+template <class T, class M>
+selection min(const column<T, M>& col)
+{
+    return {"MIN(" + col.qualified() + ")", {}};
+}
+template <class T, class M>
+selection max(const column<T, M>& col)
+{
+    return {"MAX(" + col.qualified() + ")", {}};
+}
+
+namespace detail {
+template <class T>
+selection to_selection(T&& s)
+{
+    if constexpr (std::is_same_v<std::decay_t<T>, selection>) {
+        return std::forward<T>(s);
+    } else {
+        return sel(s);
+    }
+}
+
+/// Replaces the parameter markers by $first, $first+1, ...
+std::string number_params(std::string_view sql, std::size_t first = 1);
+
+template <model T>
+void append_all_columns(std::string& out, bool qualified)
+{
+    std::apply(
+        [&](const auto&... f) {
+            bool first = true;
+            (
+                [&](const auto& fd) {
+                    if (!first) {
+                        out += ", ";
+                    }
+                    first = false;
+                    if (qualified) {
+                        append_identifier(out, model_of<T>.table);
+                        out += '.';
+                    }
+                    append_identifier(out, fd.cpp_name);
+                }(f),
+                ...);
+        },
+        json::fields_of<T>);
+}
+}  // namespace detail
+
+/// A built statement: SQL with $N placeholders and its parameters.
+struct statement {
+    std::string sql;
+    std::vector<value> params;
+};
+
+/// SELECT over model T (and joined models).
+template <model T>
+class select_query {
+public:
+    select_query& where(expr condition)
+    {
+        if (where_.empty()) {
+            where_ = std::move(condition);
+        } else {
+            where_ = std::move(where_) && std::move(condition);
+        }
+        return *this;
+    }
+    template <class... Orders>
+    select_query& order_by(Orders... orders)
+    {
+        ((order_ += (order_.empty() ? "" : ", ") + orders.sql), ...);
+        return *this;
+    }
+    select_query& limit(std::int64_t n)
+    {
+        limit_ = n;
+        return *this;
+    }
+    select_query& offset(std::int64_t n)
+    {
+        offset_ = n;
+        return *this;
+    }
+    template <class... Columns>
+    select_query& group_by(const Columns&... cols)
+    {
+        ((group_ += (group_.empty() ? "" : ", ") + cols.qualified()), ...);
+        return *this;
+    }
+    select_query& having(expr condition)
+    {
+        having_ = std::move(condition);
+        return *this;
+    }
+    /// INNER JOIN "U's table" ON condition.
+    template <model U>
+    select_query& join(expr on)
+    {
+        return add_join<U>(" JOIN ", std::move(on));
+    }
+    template <model U>
+    select_query& left_join(expr on)
+    {
+        return add_join<U>(" LEFT JOIN ", std::move(on));
+    }
+    /// Selects these columns / aggregates instead of all of T's columns
+    /// (map the result with db.fetch<Row>(q)).
+    template <class... Selections>
+    select_query& columns(Selections&&... s)
+    {
+        columns_.clear();
+        column_params_.clear();
+        (add_column(detail::to_selection(std::forward<Selections>(s))), ...);
+        return *this;
+    }
+
+    /// The statement with the chosen columns (all of T's by default).
+    statement build() const
+    {
+        return build_with(columns_.empty() ? all_columns() : columns_, column_params_);
+    }
+    /// The statement with `select_list` instead of the columns (aggregates).
+    statement build_with(std::string_view select_list, const std::vector<value>& select_params = {}) const
+    {
+        std::string sql = "SELECT ";
+        sql += select_list;
+        sql += " FROM ";
+        append_identifier(sql, model_of<T>.table);
+        sql += joins_.sql;
+        std::vector<value> params = select_params;
+        for (auto& p : joins_.params) {
+            params.push_back(p);
+        }
+        if (!where_.empty()) {
+            sql += " WHERE ";
+            sql += where_.sql;
+            params.insert(params.end(), where_.params.begin(), where_.params.end());
+        }
+        if (!group_.empty()) {
+            sql += " GROUP BY ";
+            sql += group_;
+        }
+        if (!having_.empty()) {
+            sql += " HAVING ";
+            sql += having_.sql;
+            params.insert(params.end(), having_.params.begin(), having_.params.end());
+        }
+        if (!order_.empty()) {
+            sql += " ORDER BY ";
+            sql += order_;
+        }
+        if (limit_ || offset_) {
+            sql += " LIMIT ";
+            sql += detail::param_marker;
+            params.emplace_back(limit_ ? *limit_ : std::int64_t{-1});
+            if (offset_) {
+                sql += " OFFSET ";
+                sql += detail::param_marker;
+                params.emplace_back(*offset_);
+            }
+        }
+        return {detail::number_params(sql), std::move(params)};
+    }
+
+    const expr& condition() const noexcept { return where_; }
+
+private:
+    static std::string all_columns()
+    {
+        std::string out;
+        detail::append_all_columns<T>(out, true);
+        return out;
+    }
+    template <model U>
+    select_query& add_join(std::string_view kind, expr on)
+    {
+        joins_.sql += kind;
+        append_identifier(joins_.sql, model_of<U>.table);
+        joins_.sql += " ON ";
+        joins_.sql += on.sql;
+        for (auto& p : on.params) {
+            joins_.params.push_back(std::move(p));
+        }
+        return *this;
+    }
+    void add_column(selection s)
+    {
+        columns_ += (columns_.empty() ? "" : ", ") + s.sql;
+        for (auto& p : s.params) {
+            column_params_.push_back(std::move(p));
+        }
+    }
+
+    expr where_;
+    expr having_;
+    expr joins_;
+    std::string order_;
+    std::string group_;
+    std::string columns_;
+    std::vector<value> column_params_;
+    std::optional<std::int64_t> limit_;
+    std::optional<std::int64_t> offset_;
+};
+
+template <model T>
+select_query<T> select()
+{
+    return {};
+}
+
+}  // namespace covet::orm

@@ -1,0 +1,407 @@
+// database and transaction: the pool of connections and the statement path.
+#include "sqlite_driver.hpp"
+
+#include <covet/orm/database.hpp>
+
+#include <mutex>
+#include <string>
+
+namespace covet::orm {
+
+struct database::state {
+    state(url parsed, const driver_factory* drv, database_options opts, std::string dialect_name)
+        : u(std::move(parsed)),
+          driver(drv),
+          options(opts),
+          dialect(std::move(dialect_name)),
+          pool([this] { return connect_one(this); }, pool_options(opts, u))
+    {
+        // An idle network connection may have died (server restart): check
+        // before handing it out. (SQLite connections cannot die idle.)
+        if (u.scheme != "sqlite") {
+            pool.validate_on_acquire([](std::unique_ptr<connection>& c) { return c->healthy(); });
+        }
+    }
+
+    static pool::options pool_options(const database_options& o, const url& u)
+    {
+        pool::options p;
+        p.max_size = u.memory ? 1 : std::max<std::size_t>(1, o.max_connections);
+        p.min_size = std::min(o.min_connections, p.max_size);
+        p.acquire_timeout = o.acquire_timeout;
+        p.idle_timeout = u.memory ? std::chrono::milliseconds(0) : o.idle_timeout;
+        p.max_lifetime = u.memory ? std::chrono::milliseconds(0) : o.max_lifetime;
+        p.mode = o.pool_mode;
+        return p;
+    }
+
+    static task<result<std::unique_ptr<connection>>> connect_one(state* self)
+    {
+        std::string message;
+        errc kind = errc::connection_lost;
+        std::string sql_state = "08001";
+        try {
+            auto made = co_await (*self->driver)(self->u, self->options.connect);
+            co_return made;
+        } catch (const error& e) {
+            message = e.what();
+            kind = e.kind();
+            sql_state = e.sql_state();
+        } catch (const std::exception& e) {
+            message = e.what();
+        }
+        {
+            std::lock_guard lock(self->error_mutex);
+            self->last_error = message;
+            self->last_state = sql_state;
+        }
+        co_return make_error_code(kind);
+    }
+
+    // Turns a failed acquire into the matching orm::error.
+    [[noreturn]] void throw_acquire_error(std::error_code ec)
+    {
+        if (ec == covet::errc::timed_out) {
+            throw error(errc::timeout, "08001", "no database connection within the acquire timeout");
+        }
+        if (ec == covet::errc::shutting_down) {
+            throw error(errc::shutting_down, "57P01", "the database is closed");
+        }
+        if (ec == covet::errc::cancelled) {
+            throw error(errc::timeout, "57014", "waiting for a database connection was cancelled");
+        }
+        std::string message;
+        std::string sql_state;
+        {
+            std::lock_guard lock(error_mutex);
+            message = last_error;
+            sql_state = last_state;
+        }
+        if (ec.category() == orm_category()) {
+            throw error(static_cast<errc>(ec.value()), sql_state, "cannot connect: " + message);
+        }
+        throw error(errc::connection_lost, "08001", "cannot connect: " + ec.message());
+    }
+
+    task<connection_pool::handle> acquire()
+    {
+        connection_pool::handle h;
+        if (auto idle = pool.try_acquire()) {
+            h = std::move(*idle);
+        } else {
+            auto r = co_await pool.acquire();
+            if (!r) {
+                throw_acquire_error(r.error());
+            }
+            h = std::move(*r);
+        }
+        co_return h;
+    }
+
+    // Statements outside transactions on a pipelining driver in per-thread
+    // mode all go to this one connection (batched on the wire).
+    task<statement_result> run_shared(std::string_view sql, std::span<const value> params, row_sink* sink)
+    {
+        if (!shared || !shared->get()->healthy()) {
+            if (shared) {
+                shared->mark_broken();
+                shared.reset();
+            }
+            auto h = co_await acquire();
+            if (!shared) {  // another caller may have set one while this one waited
+                shared.emplace(std::move(h));
+            }
+        }
+        connection* c = shared->get().get();
+        statement_result out;
+        try {
+            out = co_await c->run(sql, params, sink);
+        } catch (...) {
+            if (!c->healthy() && shared && shared->get().get() == c) {
+                shared->mark_broken();
+                shared.reset();
+            }
+            throw;
+        }
+        co_return out;
+    }
+
+    url u;
+    const driver_factory* driver;
+    database_options options;
+    std::string dialect;
+    connection_pool pool;
+    std::mutex error_mutex;
+    std::string last_error;
+    std::string last_state;
+    std::optional<connection_pool::handle> shared;
+    bool pipelined = false;  // learned from the first connection
+};
+
+namespace {
+
+task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
+                              std::span<const value> params, row_sink* sink)
+{
+    connection& c = **h;
+    statement_result out;
+    try {
+        if (c.runs_inline()) {
+            out = c.run_inline(sql, params, sink);
+        } else {
+            out = co_await c.run(sql, params, sink);
+        }
+    } catch (...) {
+        if (!c.healthy()) {
+            h.mark_broken();
+        }
+        throw;
+    }
+    co_return out;
+}
+
+const driver_factory* builtin_or_registered(const url& u)
+{
+    static const bool sqlite_registered = [] {
+        register_driver("sqlite", [](const url& parsed, const connect_options& o) {
+            return detail::connect_sqlite(parsed, o);
+        });
+        return true;
+    }();
+    (void)sqlite_registered;
+    return find_driver(u.scheme);
+}
+
+std::string begin_sql(std::string_view dialect, isolation level)
+{
+    if (dialect == "sqlite") {
+        // SQLite transactions are serializable; IMMEDIATE takes the write lock
+        // up front so that a later write cannot fail with SQLITE_BUSY mid-way.
+        return level == isolation::serializable ? "BEGIN IMMEDIATE" : "BEGIN";
+    }
+    switch (level) {
+    case isolation::read_uncommitted: return "BEGIN ISOLATION LEVEL READ UNCOMMITTED";
+    case isolation::read_committed: return "BEGIN ISOLATION LEVEL READ COMMITTED";
+    case isolation::repeatable_read: return "BEGIN ISOLATION LEVEL REPEATABLE READ";
+    case isolation::serializable: return "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    case isolation::default_level: break;
+    }
+    return "BEGIN";
+}
+
+}  // namespace
+
+database database::open(std::string_view text, database_options options)
+{
+    url u = url::parse(text);
+    const driver_factory* drv = builtin_or_registered(u);
+    if (drv == nullptr) {
+        throw error(errc::invalid_argument, "",
+                    "covet::orm: no driver for '" + u.scheme +
+                        "' (link covet::postgres and include <covet/postgres/postgres.hpp> for PostgreSQL)");
+    }
+    std::string dialect = u.scheme == "sqlite" ? "sqlite" : "postgresql";
+    return database(std::make_unique<state>(std::move(u), drv, options, std::move(dialect)));
+}
+
+database::database(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
+database::database(database&&) noexcept = default;
+database& database::operator=(database&&) noexcept = default;
+database::~database() = default;
+
+std::string_view database::dialect() const noexcept
+{
+    return state_->dialect;
+}
+
+task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
+                                               row_sink* sink)
+{
+    statement_result out;
+    if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
+        out = co_await state_->run_shared(sql, params, sink);
+    } else if (auto idle = state_->pool.try_acquire(); idle && (**idle)->runs_inline()) {
+        // The fast path (SQLite in memory): no coroutine below this one.
+        connection& c = ***idle;
+        try {
+            out = c.run_inline(sql, params, sink);
+        } catch (...) {
+            if (!c.healthy()) {
+                idle->mark_broken();
+            }
+            throw;
+        }
+    } else {
+        connection_pool::handle h;
+        if (idle) {
+            h = std::move(*idle);
+        } else {
+            h = co_await state_->acquire();
+        }
+        state_->pipelined = (*h)->pipelined();
+        out = co_await run_on(h, sql, params, sink);
+    }
+    co_return out;
+}
+
+task<transaction> database::begin(isolation level)
+{
+    auto h = co_await state_->acquire();
+    const std::string sql = begin_sql(state_->dialect, level);
+    co_await run_on(h, sql, {}, nullptr);
+    co_return transaction(std::move(h));
+}
+
+pool::metrics database::pool_stats() const
+{
+    return state_->pool.stats();
+}
+
+void database::close()
+{
+    state_->pool.close();
+}
+
+// ---------------------------------------------------------------- transaction
+
+transaction& transaction::operator=(transaction&& other) noexcept
+{
+    if (this != &other) {
+        abandon();
+        conn_ = std::move(other.conn_);
+        finished_ = std::exchange(other.finished_, false);
+        savepoints_ = std::exchange(other.savepoints_, 0);
+    }
+    return *this;
+}
+
+transaction::~transaction()
+{
+    abandon();
+}
+
+void transaction::abandon() noexcept
+{
+    if (conn_ && !finished_) {
+        (*conn_)->abandon_transaction();
+    }
+    conn_.reset();
+    finished_ = true;
+}
+
+std::string_view transaction::dialect() const noexcept
+{
+    return conn_ ? (*conn_)->dialect() : std::string_view{};
+}
+
+task<statement_result> transaction::run_statement(std::string_view sql, std::span<const value> params,
+                                                  row_sink* sink)
+{
+    if (!active()) {
+        throw error(errc::query_error, "25P01", "the transaction is no longer active");
+    }
+    auto out = co_await run_on(conn_, sql, params, sink);
+    co_return out;
+}
+
+task<void> transaction::commit()
+{
+    co_await run_statement("COMMIT", {}, nullptr);
+    finished_ = true;
+    conn_.reset();
+}
+
+task<void> transaction::rollback()
+{
+    co_await run_statement("ROLLBACK", {}, nullptr);
+    finished_ = true;
+    conn_.reset();
+}
+
+task<std::string> transaction::savepoint()
+{
+    std::string name = "covet_sp_" + std::to_string(++savepoints_);
+    const std::string sql = "SAVEPOINT " + name;
+    co_await run_statement(sql, {}, nullptr);
+    co_return name;
+}
+
+namespace {
+void check_savepoint_name(std::string_view name)
+{
+    if (!detail::plain_identifier(name)) {
+        throw error(errc::invalid_argument, "3B001", "covet::orm: bad savepoint name");
+    }
+}
+}  // namespace
+
+task<void> transaction::release_savepoint(std::string name)
+{
+    check_savepoint_name(name);
+    const std::string sql = "RELEASE SAVEPOINT " + name;
+    co_await run_statement(sql, {}, nullptr);
+}
+
+task<void> transaction::rollback_to(std::string name)
+{
+    check_savepoint_name(name);
+    const std::string sql = "ROLLBACK TO SAVEPOINT " + name;
+    co_await run_statement(sql, {}, nullptr);
+}
+
+// ---------------------------------------------------------------- registry
+
+void registry::add(std::string name, database primary, std::optional<database> replica)
+{
+    if (contains(name)) {
+        throw error(errc::invalid_argument, "", "database '" + name + "' is already registered");
+    }
+    entry e{std::move(name), std::make_unique<database>(std::move(primary)), nullptr};
+    if (replica) {
+        e.replica = std::make_unique<database>(std::move(*replica));
+    }
+    entries_.push_back(std::move(e));
+}
+
+registry::entry& registry::find(std::string_view name)
+{
+    for (auto& e : entries_) {
+        if (e.name == name) {
+            return e;
+        }
+    }
+    throw error(errc::invalid_argument, "", "no database named '" + std::string(name) + "'");
+}
+
+bool registry::contains(std::string_view name) const
+{
+    for (const auto& e : entries_) {
+        if (e.name == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+database& registry::writer(std::string_view name)
+{
+    return *find(name).primary;
+}
+
+database& registry::reader(std::string_view name)
+{
+    auto& e = find(name);
+    return e.replica ? *e.replica : *e.primary;
+}
+
+void registry::close()
+{
+    for (auto& e : entries_) {
+        e.primary->close();
+        if (e.replica) {
+            e.replica->close();
+        }
+    }
+}
+
+}  // namespace covet::orm

@@ -1,0 +1,388 @@
+// The SQLite driver: one sqlite3 handle per pooled connection (opened with
+// SQLITE_OPEN_NOMUTEX: the pool hands a connection to one caller at a time),
+// a prepared statement cache keyed by SQL text, WAL + busy timeout on files,
+// statements on files offloaded to covet::net's pool, statements in memory
+// run inline (nothing there can block).
+#include "sqlite_driver.hpp"
+
+#include <covet/net/offload.hpp>
+#include <covet/orm/driver.hpp>
+#include <covet/orm/error.hpp>
+
+#include <sqlite3.h>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+namespace covet::orm::detail {
+
+namespace {
+
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+const char* sql_state_of(int extended)
+{
+    switch (extended) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY: return "23505";
+    case SQLITE_CONSTRAINT_NOTNULL: return "23502";
+    case SQLITE_CONSTRAINT_FOREIGNKEY: return "23503";
+    case SQLITE_CONSTRAINT_CHECK: return "23514";
+    default: break;
+    }
+    switch (extended & 0xff) {
+    case SQLITE_CONSTRAINT: return "23000";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return "55P03";
+    case SQLITE_INTERRUPT: return "57014";
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN: return "08006";
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+    case SQLITE_MISMATCH: return "22000";
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return "42501";
+    default: return "42000";
+    }
+}
+
+// $N -> ?N outside string literals, quoted identifiers and comments, so that
+// parameter N binds to index N whatever the order of first use.
+std::string rewrite_placeholders(std::string_view sql)
+{
+    std::string out;
+    out.reserve(sql.size());
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char ch = sql[i];
+        if (ch == '\'' || ch == '"' || ch == '`') {
+            const std::size_t end = sql.find(ch, i + 1);
+            const std::size_t stop = end == std::string_view::npos ? sql.size() : end + 1;
+            out.append(sql.substr(i, stop - i));
+            i = stop - 1;
+        } else if (ch == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+            const std::size_t end = sql.find('\n', i);
+            const std::size_t stop = end == std::string_view::npos ? sql.size() : end;
+            out.append(sql.substr(i, stop - i));
+            i = stop - 1;
+        } else if (ch == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+            const std::size_t end = sql.find("*/", i + 2);
+            const std::size_t stop = end == std::string_view::npos ? sql.size() : end + 2;
+            out.append(sql.substr(i, stop - i));
+            i = stop - 1;
+        } else if (ch == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+            out += '?';
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+bool only_blank(const char* tail)
+{
+    for (; tail != nullptr && *tail != '\0'; ++tail) {
+        if (*tail != ' ' && *tail != '\n' && *tail != '\t' && *tail != '\r' && *tail != ';') {
+            return false;
+        }
+    }
+    return true;
+}
+
+class sqlite_row final : public row {
+public:
+    explicit sqlite_row(sqlite3_stmt* st) noexcept
+        : st_(st), size_(static_cast<std::size_t>(sqlite3_column_count(st)))
+    {
+    }
+    std::size_t size() const noexcept override { return size_; }
+    std::string_view name(std::size_t c) const noexcept override
+    {
+        const char* n = sqlite3_column_name(st_, static_cast<int>(c));
+        return n == nullptr ? std::string_view{} : std::string_view(n);
+    }
+    bool is_null(std::size_t c) const noexcept override
+    {
+        return sqlite3_column_type(st_, static_cast<int>(c)) == SQLITE_NULL;
+    }
+    std::int64_t get_int(std::size_t c) const override
+    {
+        return sqlite3_column_int64(st_, static_cast<int>(c));
+    }
+    double get_double(std::size_t c) const override
+    {
+        return sqlite3_column_double(st_, static_cast<int>(c));
+    }
+    std::string_view get_text(std::size_t c) const override
+    {
+        const auto* p = sqlite3_column_text(st_, static_cast<int>(c));
+        const int n = sqlite3_column_bytes(st_, static_cast<int>(c));
+        return p == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char*>(p), n);
+    }
+    blob get_blob(std::size_t c) const override
+    {
+        const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(st_, static_cast<int>(c)));
+        const int n = sqlite3_column_bytes(st_, static_cast<int>(c));
+        return p == nullptr ? blob{} : blob(p, p + n);
+    }
+
+private:
+    sqlite3_stmt* st_;
+    std::size_t size_;
+};
+
+class sqlite_connection final : public connection {
+public:
+    sqlite_connection(sqlite3* db, bool offload) noexcept : db_(db), offload_(offload) {}
+    ~sqlite_connection() override
+    {
+        for (auto& [sql, st] : cache_) {
+            sqlite3_finalize(st);
+        }
+        sqlite3_close_v2(db_);
+    }
+
+    bool runs_inline() const noexcept override { return !offload_; }
+
+    task<statement_result> run(std::string_view sql, std::span<const value> params, row_sink* sink) override
+    {
+        statement_result out;
+        if (!offload_) {
+            out = run_inline(sql, params, sink);
+        } else {
+            out = co_await net::offload([this, sql, params, sink] { return run_inline(sql, params, sink); });
+        }
+        co_return out;
+    }
+
+    statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink) override
+    {
+        if (needs_rollback_) {
+            needs_rollback_ = false;
+            if (sqlite3_get_autocommit(db_) == 0) {
+                sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            }
+        }
+        auto [st, multi] = prepare(sql);
+        if (multi) {
+            return run_script(sql, params);
+        }
+        const int expected = sqlite3_bind_parameter_count(st);
+        if (static_cast<int>(params.size()) < expected) {
+            sqlite3_clear_bindings(st);
+        }
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const int index = static_cast<int>(i + 1);
+            if (index > expected) {
+                sqlite3_reset(st);
+                throw error(errc::query_error, "08P01",
+                            "more parameters than placeholders in: " + std::string(sql));
+            }
+            const int rc = bind(st, index, params[i]);
+            if (rc != SQLITE_OK) {
+                sqlite3_reset(st);
+                fail(rc);
+            }
+        }
+        statement_result out;
+        sqlite_row r(st);
+        for (;;) {
+            const int rc = sqlite3_step(st);
+            if (rc == SQLITE_ROW) {
+                if (sink != nullptr) {
+                    try {
+                        sink->on_row(r);
+                    } catch (...) {
+                        sqlite3_reset(st);
+                        throw;
+                    }
+                }
+                continue;
+            }
+            if (rc == SQLITE_DONE) {
+                break;
+            }
+            sqlite3_reset(st);
+            fail(rc);
+        }
+        if (!sqlite3_stmt_readonly(st)) {
+            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+            out.last_insert_id = sqlite3_last_insert_rowid(db_);
+        }
+        sqlite3_reset(st);
+        return out;
+    }
+
+    void abandon_transaction() noexcept override
+    {
+        if (sqlite3_get_autocommit(db_) == 0) {
+            // Short even on a file (WAL): roll back now, so no lock outlives the transaction.
+            if (sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK) {
+                needs_rollback_ = true;
+            }
+        }
+    }
+
+    bool healthy() const noexcept override { return !broken_; }
+    std::string_view dialect() const noexcept override { return "sqlite"; }
+
+private:
+    static int bind(sqlite3_stmt* st, int index, const value& v)
+    {
+        return std::visit(
+            [&](const auto& x) -> int {
+                using V = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<V, null_t>) {
+                    return sqlite3_bind_null(st, index);
+                } else if constexpr (std::is_same_v<V, std::int64_t>) {
+                    return sqlite3_bind_int64(st, index, x);
+                } else if constexpr (std::is_same_v<V, double>) {
+                    return sqlite3_bind_double(st, index, x);
+                } else if constexpr (std::is_same_v<V, std::string_view> || std::is_same_v<V, std::string>) {
+                    return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
+                } else {
+                    return sqlite3_bind_blob64(st, index, x.data(), x.size(), SQLITE_STATIC);
+                }
+            },
+            v);
+    }
+
+    [[noreturn]] void fail(int rc)
+    {
+        const int extended = sqlite3_extended_errcode(db_);
+        const char* state = sql_state_of(extended != 0 ? extended : rc);
+        errc kind = kind_of_sql_state(state);
+        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+            kind = errc::timeout;
+        }
+        if (kind == errc::connection_lost) {
+            broken_ = true;
+        }
+        throw error(kind, state, sqlite3_errmsg(db_));
+    }
+
+    struct prepared {
+        sqlite3_stmt* st;
+        bool multi;
+    };
+
+    prepared prepare(std::string_view sql)
+    {
+        // Most SQL comes from the same few strings (a model's cached SQL, literals):
+        // a small table keyed by the text's address, confirmed by comparing the
+        // text, is cheaper than hashing it.
+        recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
+        if (slot.st != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
+            std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0) {
+            return {slot.st, false};
+        }
+        if (auto it = cache_.find(sql); it != cache_.end()) {
+            slot = {sql.data(), it->first, it->second};
+            return {it->second, false};
+        }
+        const std::string text = rewrite_placeholders(sql);
+        sqlite3_stmt* st = nullptr;
+        const char* tail = nullptr;
+        const int rc = sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &st, &tail);
+        if (rc != SQLITE_OK) {
+            fail(rc);
+        }
+        if (!only_blank(tail) || st == nullptr) {
+            sqlite3_finalize(st);
+            return {nullptr, true};
+        }
+        if (cache_.size() >= max_cached) {
+            recent_.fill({});
+            for (auto& [key, old] : cache_) {
+                sqlite3_finalize(old);
+            }
+            cache_.clear();
+        }
+        auto [it, inserted] = cache_.emplace(std::string(sql), st);
+        (void)inserted;
+        slot = {sql.data(), it->first, st};
+        return {st, false};
+    }
+
+    // Several statements in one string (schema scripts): no parameters, no rows.
+    statement_result run_script(std::string_view sql, std::span<const value> params)
+    {
+        if (!params.empty()) {
+            throw error(errc::query_error, "42601", "parameters are not allowed in a multi-statement script");
+        }
+        const std::string text(sql);
+        char* message = nullptr;
+        const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+        if (rc != SQLITE_OK) {
+            std::string m = message != nullptr ? message : sqlite3_errstr(rc);
+            sqlite3_free(message);
+            const int extended = sqlite3_extended_errcode(db_);
+            const char* state = sql_state_of(extended);
+            throw error(kind_of_sql_state(state), state, m);
+        }
+        return {static_cast<std::uint64_t>(sqlite3_changes64(db_))};
+    }
+
+    struct recent {
+        const char* data = nullptr;
+        std::string_view text;  // the cache's own key (stable: node-based map)
+        sqlite3_stmt* st = nullptr;
+    };
+
+    static constexpr std::size_t max_cached = 256;
+    std::array<recent, 16> recent_{};
+    sqlite3* db_;
+    bool offload_;
+    bool broken_ = false;
+    bool needs_rollback_ = false;
+    std::unordered_map<std::string, sqlite3_stmt*, string_hash, std::equal_to<>> cache_;
+};
+
+void exec_or_throw(sqlite3* db, const char* sql)
+{
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string m = message != nullptr ? message : "sqlite error";
+        sqlite3_free(message);
+        sqlite3_close_v2(db);
+        throw error(errc::connection_lost, "08006", m);
+    }
+}
+
+}  // namespace
+
+task<std::unique_ptr<connection>> connect_sqlite(url u, connect_options options)
+{
+    sqlite3* db = nullptr;
+    const std::string path = u.memory ? std::string(":memory:") : u.database;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (auto mode = u.query.find("mode"); mode != u.query.end() && mode->second == "ro") {
+        flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    }
+    const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string m = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close_v2(db);
+        throw error(errc::connection_lost, "08006", "cannot open " + path + ": " + m);
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+    exec_or_throw(db, "PRAGMA foreign_keys = ON");
+    if (!u.memory && (flags & SQLITE_OPEN_READONLY) == 0) {
+        exec_or_throw(db, "PRAGMA journal_mode = WAL");
+        exec_or_throw(db, "PRAGMA synchronous = NORMAL");
+    }
+    co_return std::make_unique<sqlite_connection>(db, !u.memory && options.offload_blocking);
+}
+
+}  // namespace covet::orm::detail
