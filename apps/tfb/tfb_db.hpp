@@ -6,10 +6,14 @@
 //  - /fortunes: every Fortune row plus one added at request time, sorted by
 //    message, as an HTML table with every message escaped;
 //  - /updates?queries=N: N random rows read one by one, each given a new
-//    random number and written back; the updated rows as JSON.
+//    random number and written back; the updated rows as JSON;
+//  - /cached-queries?count=N: N random rows through an in-process cache of
+//    World objects (covet::cache, one per worker, filled from the database on
+//    misses with single-flight loads); N clamped like queries.
 // Each worker thread opens its own database on first use (per-thread pool;
 // on PostgreSQL its statements are pipelined on one connection).
 
+#include <covet/cache/cache.hpp>
 #include <covet/json/json.hpp>
 #include <covet/orm/orm.hpp>
 #include <covet/web/app.hpp>
@@ -72,6 +76,14 @@ inline orm::database& worker_db(const std::string& url)
 inline void close_worker_db()
 {
     worker_db_slot().reset();
+}
+
+/// The calling worker's cache of World rows: every row fits, so once warm
+/// every lookup is a hit (the test's point is the cache, not the database).
+inline cache::local_cache<std::int64_t, world>& worker_world_cache()
+{
+    thread_local cache::local_cache<std::int64_t, world> worlds({.capacity = world_rows});
+    return worlds;
 }
 
 inline std::int64_t random_world_id()
@@ -178,6 +190,25 @@ inline void add_db_routes(web::app& app, std::string url)
                 for (int i = 0; i < n; ++i) {
                     auto row = co_await db.find<world>(random_world_id());
                     out.push_back(row.value_or(world{}));
+                }
+                co_return out;
+            });
+
+    app.get("/cached-queries",
+            [](web::inject<db_settings> s,
+               web::query<std::optional<std::string>, "count"> q) -> task<std::vector<world>> {
+                auto& worlds = worker_world_cache();
+                orm::database* db = &worker_db(s->url);
+                const int n = query_count(*q);
+                std::vector<world> out;
+                out.reserve(static_cast<std::size_t>(n));
+                for (int i = 0; i < n; ++i) {
+                    world w =
+                        co_await worlds.get_or_load(random_world_id(), [db](std::int64_t id) -> task<world> {
+                            auto row = co_await db->find<world>(id);
+                            co_return row.value_or(world{});
+                        });
+                    out.push_back(w);
                 }
                 co_return out;
             });

@@ -108,3 +108,34 @@ TEST_CASE("/db, /queries, /fortunes and /updates on SQLite")
         CHECK(row->randomNumber <= 10'000);
     }
 }
+
+TEST_CASE("/cached-queries: rows from the per-worker cache match the database; count clamped")
+{
+    running_db_tfb tfb;
+    for (auto [query, expected] :
+         {std::pair{"count=3", 3}, {"count=0", 1}, {"count=x", 1}, {"count=501", 500}, {"", 1}}) {
+        const std::string request =
+            std::string("GET /cached-queries?") + query + " HTTP/1.1\r\nHost: x\r\n\r\n";
+        auto r = exchange(tfb.port, request);
+        REQUIRE(r.responses.size() == 1);
+        CHECK(r.responses[0].status == 200);
+        CHECK(r.responses[0].headers["content-type"] == "application/json");
+        CHECK(r.responses[0].body.front() == '[');
+        CHECK(count(r.responses[0].body, world_json) == static_cast<std::size_t>(expected));
+    }
+    // Twice the same large count: the second is served from the warm caches;
+    // every row is the database's.
+    auto check_db = covet::orm::database::open("sqlite://" + (tfb.dir / "tfb.db").string());
+    for (int round = 0; round < 2; ++round) {
+        auto r = exchange(tfb.port, "GET /cached-queries?count=500 HTTP/1.1\r\nHost: x\r\n\r\n");
+        REQUIRE(r.responses.size() == 1);
+        const std::string body = r.responses[0].body;
+        REQUIRE(count(body, world_json) == 500);
+        for (auto it = std::sregex_iterator(body.begin(), body.end(), world_json);
+             it != std::sregex_iterator(); ++it) {
+            auto row = covet::net::block_on(check_db.find<covet::tfb::world>(std::stoll((*it)[1])));
+            REQUIRE(row);
+            CHECK(row->randomNumber == std::stoll((*it)[2]));
+        }
+    }
+}
