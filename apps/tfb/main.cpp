@@ -3,7 +3,7 @@
 // Defaults: 0.0.0.0:8080, one worker per hardware thread. COVET_* environment
 // variables (COVET_PORT, COVET_THREADS, ...) are read first; flags win.
 // --db sqlite:///path/tfb.db or postgresql://...: adds /db, /queries,
-// /fortunes, /updates (the World and Fortune tables are created and filled
+// /fortunes, /updates, /cached-queries (the World and Fortune tables are created and filled
 // when empty).
 #include "tfb.hpp"
 #if COVET_TFB_DB
