@@ -12,6 +12,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         io-uring COVET_IO_URING
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
+        ws       COVET_BUILD_WS
 )
 
 vcpkg_cmake_configure(
