@@ -36,6 +36,8 @@ packages=(
     libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
     rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
+    chromium nodejs   # apps/chat browser test (playwright-core drives Debian's chromium; no browser download)
+    python3-websockets  # covet::ws interoperability tests (a Python client); node's ws comes from npm ci
     # tooling
     clang-format clang-tidy
 )
@@ -55,6 +57,8 @@ if [[ $with_bench == 1 ]]; then
     # Debian's npm package), so ask for npm only when there is none.
     command -v npm >/dev/null || packages+=(npm)
 fi
+# npm for the browser and interop tests: see the note above on NodeSource's bundled npm.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
