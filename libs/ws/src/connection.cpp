@@ -83,6 +83,34 @@ struct out_frame {
     }
 };
 
+// The send queue, allocated only while frames wait: an idle connection holds
+// no deque (libstdc++ allocates a 512-byte block for an empty one).
+class frame_queue {
+public:
+    bool empty() const noexcept { return !frames_ || frames_->empty(); }
+    out_frame& front() noexcept { return frames_->front(); }
+    void pop_front()
+    {
+        frames_->pop_front();
+        if (frames_->empty()) {
+            frames_.reset();
+        }
+    }
+    void push_back(out_frame f) { get().push_back(std::move(f)); }
+    void push_front(out_frame f) { get().push_front(std::move(f)); }
+    void clear() noexcept { frames_.reset(); }
+
+private:
+    std::deque<out_frame>& get()
+    {
+        if (!frames_) {
+            frames_ = std::make_unique<std::deque<out_frame>>();
+        }
+        return *frames_;
+    }
+    std::unique_ptr<std::deque<out_frame>> frames_;
+};
+
 struct connection_state : std::enable_shared_from_this<connection_state> {
     connection_state(net::any_stream s, ws::role r, connection_options o, std::string protocol,
                      std::shared_ptr<deflate_codec> codec)
@@ -114,7 +142,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     std::size_t read_begin = 0;
     std::size_t read_end = 0;
 
-    std::deque<out_frame> queue;
+    frame_queue queue;
     std::size_t queued = 0;  // payload bytes in `queue`
     bool writing = false;
     close_mode close_when_drained = close_mode::none;
