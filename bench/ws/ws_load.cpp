@@ -22,6 +22,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::chrono::milliseconds millis(double seconds)
+{
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
 struct load_state {
     bool measuring = false;
     bool stop = false;
@@ -66,10 +71,10 @@ task<void> throughput(std::string url, int connections, std::size_t size, double
     for (int i = 0; i < connections; ++i) {
         net::spawn(executor, client_loop(url, size, state));
     }
-    co_await net::sleep_for(std::chrono::duration<double>(warmup));
+    co_await net::sleep_for(millis(warmup));
     state.measuring = true;
     const auto started = std::chrono::steady_clock::now();
-    co_await net::sleep_for(std::chrono::duration<double>(duration));
+    co_await net::sleep_for(millis(duration));
     state.measuring = false;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     state.stop = true;
@@ -98,7 +103,7 @@ task<void> idle(std::string url, int count, double hold)
     }
     std::printf("held %zu\n", clients.size());
     std::fflush(stdout);
-    co_await net::sleep_for(std::chrono::duration<double>(hold));
+    co_await net::sleep_for(millis(hold));
 }
 
 }  // namespace
@@ -106,8 +111,9 @@ task<void> idle(std::string url, int count, double hold)
 int main(int argc, char** argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: covet_ws_load URL [--connections N --size B --warmup S --duration S] "
-                             "| [--idle N --hold S]\n");
+        std::fprintf(stderr,
+                     "usage: covet_ws_load URL [--connections N --size B --warmup S --duration S] "
+                     "| [--idle N --hold S]\n");
         return 2;
     }
     std::string url = argv[1];
