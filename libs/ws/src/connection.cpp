@@ -68,7 +68,10 @@ const std::error_category& ws_category() noexcept
 
 namespace detail {
 
+constexpr std::size_t max_read_buffer = 64 * 1024;
+
 enum class close_mode : std::uint8_t { none, immediate, wait_for_peer, linger };
+enum class read_step : std::uint8_t { more, done, close_answered };
 
 struct out_frame {
     std::array<std::uint8_t, max_header_size> head{};
@@ -111,6 +114,45 @@ private:
     std::unique_ptr<std::deque<out_frame>> frames_;
 };
 
+struct connection_state;
+
+// Keep-alive pings, dead peers, unanswered closes and stalled writes are found
+// by one coarse timer per thread walking that thread's connections, instead of
+// arming a timer on every read and write (a timer per operation cost a quarter
+// of the echo throughput). Connections hold the sweeper; the thread only
+// remembers it weakly, so it goes away with the thread's last connection.
+class sweeper : public std::enable_shared_from_this<sweeper> {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit sweeper(const asio::any_io_executor& executor) : timer_(executor), now_(clock::now()) {}
+
+    static std::shared_ptr<sweeper> for_this_thread(const asio::any_io_executor& executor)
+    {
+        thread_local std::weak_ptr<sweeper> current;
+        auto found = current.lock();
+        if (!found) {
+            found = std::make_shared<sweeper>(executor);
+            current = found;
+        }
+        return found;
+    }
+
+    clock::time_point now() const noexcept { return now_; }
+    void add(connection_state* s, std::chrono::milliseconds shortest_limit);
+    void remove(connection_state* s) noexcept;
+
+private:
+    void arm();
+    void sweep();
+
+    asio::steady_timer timer_;
+    std::vector<connection_state*> members_;
+    clock::time_point now_;
+    std::chrono::milliseconds period_{1000};
+    bool armed_ = false;
+};
+
 struct connection_state : std::enable_shared_from_this<connection_state> {
     connection_state(net::any_stream s, ws::role r, connection_options o, std::string protocol,
                      std::shared_ptr<deflate_codec> codec)
@@ -128,7 +170,23 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                     return codec->inflate(in, out, limit);
                 });
         }
-        stream.set_timeouts({options.ping_interval, options.write_timeout});
+        stream.set_timeouts({});  // limits are the sweeper's
+        sweep = sweeper::for_this_thread(stream.get_executor());
+        last_rx = sweep->now();
+        sweep->add(this, shortest_limit());
+    }
+
+    ~connection_state() { sweep->remove(this); }
+
+    std::chrono::milliseconds shortest_limit() const noexcept
+    {
+        std::chrono::milliseconds shortest = std::chrono::milliseconds::max();
+        for (auto limit : {options.ping_interval, options.close_timeout, options.write_timeout}) {
+            if (limit.count() > 0) {
+                shortest = std::min(shortest, limit);
+            }
+        }
+        return shortest;
     }
 
     net::any_stream stream;
@@ -138,15 +196,75 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     std::shared_ptr<deflate_codec> deflate;
     frame_reader reader;
 
-    std::vector<std::uint8_t> read_buffer;
+    // Grows while reads fill it (bulk traffic), shrinks back when they do not,
+    // so an idle connection keeps only options.read_buffer_size bytes.
+    std::unique_ptr<std::uint8_t[]> read_buffer;
+    std::size_t read_capacity = 0;
+    std::size_t pending_resize = 0;  // applied once the buffer is empty
     std::size_t read_begin = 0;
     std::size_t read_end = 0;
+
+    std::shared_ptr<sweeper> sweep;
+    std::size_t sweep_index = 0;
+    sweeper::clock::time_point last_rx;
+    sweeper::clock::time_point ping_sent_at;
+    sweeper::clock::time_point close_sent_at;
+    sweeper::clock::time_point write_started_at;
+
+    void resize_read_buffer(std::size_t size)
+    {
+        read_buffer = std::make_unique_for_overwrite<std::uint8_t[]>(size);
+        read_capacity = size;
+    }
+
+    void mark_close_sent() noexcept
+    {
+        close_sent = true;
+        close_sent_at = sweep->now();
+    }
+
+    // Called by the sweeper on this connection's thread.
+    void check_limits(sweeper::clock::time_point now)
+    {
+        if (shut_down) {
+            return;
+        }
+        if (writing && options.write_timeout.count() > 0 && now - write_started_at >= options.write_timeout) {
+            if (!terminal) {
+                terminal = covet::errc::timed_out;
+            }
+            abort();
+            return;
+        }
+        if (close_sent) {
+            if (options.close_timeout.count() > 0 && now - close_sent_at >= options.close_timeout) {
+                if (!terminal) {
+                    terminal = error::closed;
+                }
+                abort();
+            }
+            return;
+        }
+        if (options.ping_interval.count() <= 0 || !reading) {
+            return;  // pings need a running read() to see the pongs
+        }
+        if (awaiting_pong) {
+            if (now - ping_sent_at >= options.ping_interval) {
+                terminal = error::dead_peer;
+                abort();
+            }
+        } else if (now - last_rx >= options.ping_interval) {
+            awaiting_pong = true;
+            ping_sent_at = now;
+            enqueue(make_frame(opcode::ping, true, {}, nullptr), true);
+        }
+    }
 
     frame_queue queue;
     std::size_t queued = 0;  // payload bytes in `queue`
     bool writing = false;
     close_mode close_when_drained = close_mode::none;
-    std::optional<asio::steady_timer> room;  // cancelled whenever the queue shrinks
+    std::unique_ptr<asio::steady_timer> room;  // cancelled whenever the queue shrinks; made on first wait
 
     bool reading = false;
     bool close_sent = false;
@@ -156,6 +274,64 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     std::error_code terminal;  // what read() reports once the connection is over
     std::uint16_t code = close_code::abnormal;
     std::string reason;
+
+    // Runs the frame reader over the buffered bytes (a plain function, so that
+    // read()'s coroutine frame stays small).
+    read_step process_buffered(result<message>& outcome)
+    {
+        while (read_begin < read_end) {
+            std::size_t used = 0;
+            const auto event = reader.next(
+                std::span<const std::uint8_t>(read_buffer.get() + read_begin, read_end - read_begin), used);
+            read_begin += used;
+            switch (event) {
+            case frame_reader::kind::need_more: break;
+            case frame_reader::kind::message:
+                if (!close_sent) {
+                    message m;
+                    m.type =
+                        reader.message_type() == opcode::text ? message_type::text : message_type::binary;
+                    m.data = reader.take_message();
+                    outcome = std::move(m);
+                    return read_step::done;
+                }
+                break;
+            case frame_reader::kind::ping:
+                if (open()) {
+                    enqueue(make_frame(opcode::pong, true, reader.payload(), nullptr), true);
+                }
+                break;
+            case frame_reader::kind::pong: awaiting_pong = false; break;
+            case frame_reader::kind::close: {
+                code = reader.close_code();
+                reason.assign(reader.close_reason());
+                terminal = error::closed;
+                if (!close_sent && !shut_down) {
+                    // Echo the status (RFC 6455 5.5.1); queued data is dropped, the peer is gone.
+                    mark_close_sent();
+                    queue.clear();
+                    queued = 0;
+                    std::string payload;
+                    if (code != close_code::no_status) {
+                        payload = close_payload(code, {});
+                    }
+                    out_frame f = make_frame(opcode::close, true, payload, nullptr);
+                    f.closes_after = handshake_close_mode();
+                    enqueue(std::move(f));
+                    outcome = error::closed;
+                    return read_step::done;
+                }
+                outcome = error::closed;
+                return read_step::close_answered;
+            }
+            case frame_reader::kind::error:
+                fail(reader.error_code(), reader.error_reason());
+                outcome = terminal;
+                return read_step::done;
+            }
+        }
+        return read_step::more;
+    }
 
     bool open() const noexcept { return !close_sent && !shut_down; }
 
@@ -169,7 +345,8 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     task<void> wait_for_room()
     {
         if (!room) {
-            room.emplace(stream.get_executor(), asio::steady_timer::time_point::max());
+            room = std::make_unique<asio::steady_timer>(stream.get_executor(),
+                                                        asio::steady_timer::time_point::max());
         }
         auto [ec] = co_await room->async_wait(net::nothrow);
         (void)ec;
@@ -232,6 +409,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
 
     task<result<void>> write_frame(const out_frame& f)
     {
+        write_started_at = sweep->now();
         const std::string_view payload = f.payload();
         std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
                                                   asio::buffer(payload.data(), payload.size())};
@@ -343,7 +521,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         reason.assign(why);
         terminal = error_for_close_code(close_with);
         if (!close_sent && !shut_down) {
-            close_sent = true;
+            mark_close_sent();
             queue.clear();
             queued = 0;
             out_frame f = make_frame(opcode::close, true, close_payload(close_with, why), nullptr);
@@ -408,6 +586,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
             f.head_size = static_cast<std::uint8_t>(write_header(f.head.data(), h));
             std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
                                                       asio::buffer(payload.data(), payload.size())};
+            write_started_at = sweep->now();
             auto written = co_await stream.write(std::span<const asio::const_buffer>(buffers));
             if (!written) {
                 outcome = written.error();
@@ -429,9 +608,63 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     }
 };
 
+void sweeper::add(connection_state* s, std::chrono::milliseconds shortest_limit)
+{
+    s->sweep_index = members_.size();
+    members_.push_back(s);
+    if (shortest_limit != std::chrono::milliseconds::max()) {
+        // A quarter of the shortest limit, within [10 ms, 1 s]: limits are kept to about 25%.
+        period_ = std::min(period_, std::clamp(shortest_limit / 4, std::chrono::milliseconds(10),
+                                               std::chrono::milliseconds(1000)));
+    }
+    arm();
+}
+
+void sweeper::remove(connection_state* s) noexcept
+{
+    connection_state* last = members_.back();
+    members_[s->sweep_index] = last;
+    last->sweep_index = s->sweep_index;
+    members_.pop_back();
+    if (members_.empty()) {
+        timer_.cancel();
+        armed_ = false;
+    }
+}
+
+void sweeper::arm()
+{
+    if (armed_) {
+        return;
+    }
+    armed_ = true;
+    timer_.expires_after(period_);
+    timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+        auto self = weak.lock();
+        if (!self || ec) {
+            return;
+        }
+        self->armed_ = false;
+        self->sweep();
+    });
+}
+
+void sweeper::sweep()
+{
+    now_ = clock::now();
+    // check_limits never adds or removes members synchronously (closing posts its work).
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+        members_[i]->check_limits(now_);
+    }
+    if (!members_.empty()) {
+        arm();
+    }
+}
+
 }  // namespace detail
 
 using detail::connection_state;
+using detail::max_read_buffer;
 
 connection::connection(net::any_stream stream, std::string early_data, ws::role r, connection_options options,
                        std::string subprotocol, std::shared_ptr<detail::deflate_codec> deflate)
@@ -439,8 +672,9 @@ connection::connection(net::any_stream stream, std::string early_data, ws::role 
                                                 std::move(deflate)))
 {
     auto& s = *state_;
-    s.read_buffer.resize(std::max(options.read_buffer_size, early_data.size()));
-    std::copy(early_data.begin(), early_data.end(), s.read_buffer.begin());
+    s.options.read_buffer_size = std::max<std::size_t>(s.options.read_buffer_size, 64);
+    s.resize_read_buffer(std::max(s.options.read_buffer_size, early_data.size()));
+    std::copy(early_data.begin(), early_data.end(), s.read_buffer.get());
     s.read_end = early_data.size();
 }
 
@@ -457,76 +691,27 @@ task<result<message>> connection::read()
     }
     s.reading = true;
     result<message> outcome = error::not_open;
-    bool done = false;
-    while (!done) {
-        while (s.read_begin < s.read_end && !done) {
-            std::size_t used = 0;
-            const auto event = s.reader.next(
-                std::span<const std::uint8_t>(s.read_buffer.data() + s.read_begin, s.read_end - s.read_begin),
-                used);
-            s.read_begin += used;
-            switch (event) {
-            case frame_reader::kind::need_more: break;
-            case frame_reader::kind::message:
-                if (!s.close_sent) {
-                    message m;
-                    m.type =
-                        s.reader.message_type() == opcode::text ? message_type::text : message_type::binary;
-                    m.data = s.reader.take_message();
-                    outcome = std::move(m);
-                    done = true;
-                }
-                break;
-            case frame_reader::kind::ping:
-                if (s.open()) {
-                    s.enqueue(s.make_frame(opcode::pong, true, s.reader.payload(), nullptr), true);
-                }
-                break;
-            case frame_reader::kind::pong: s.awaiting_pong = false; break;
-            case frame_reader::kind::close: {
-                s.code = s.reader.close_code();
-                s.reason.assign(s.reader.close_reason());
-                s.terminal = error::closed;
-                if (!s.close_sent && !s.shut_down) {
-                    // Echo the status (RFC 6455 5.5.1); queued data is dropped, the peer is gone.
-                    s.close_sent = true;
-                    s.queue.clear();
-                    s.queued = 0;
-                    std::string payload;
-                    if (s.code != close_code::no_status) {
-                        payload = close_payload(s.code, {});
-                    }
-                    detail::out_frame f = s.make_frame(opcode::close, true, payload, nullptr);
-                    f.closes_after = s.handshake_close_mode();
-                    s.enqueue(std::move(f));
-                } else {
-                    // Our close was answered: the handshake is complete.
-                    s.reading = false;
-                    co_await s.close_after_flush(s.handshake_close_mode());
-                }
-                outcome = error::closed;
-                done = true;
-                break;
-            }
-            case frame_reader::kind::error:
-                s.fail(s.reader.error_code(), s.reader.error_reason());
-                outcome = s.terminal;
-                done = true;
-                break;
-            }
+    for (;;) {
+        const auto step = s.process_buffered(outcome);
+        if (step == detail::read_step::close_answered) {
+            // Our close was answered: the handshake is complete.
+            s.reading = false;
+            co_await s.close_after_flush(s.handshake_close_mode());
+            break;
         }
-        if (done) {
+        if (step == detail::read_step::done) {
             break;
         }
         s.read_begin = s.read_end = 0;
+        if (s.pending_resize != 0) {
+            s.resize_read_buffer(s.pending_resize);
+            s.pending_resize = 0;
+        }
         if (s.shut_down && !s.stream.is_open()) {
             outcome = s.terminal ? s.terminal : make_error_code(error::not_open);
             break;
         }
-        const auto read_timeout =
-            (s.close_sent || s.shut_down) ? s.options.close_timeout : s.options.ping_interval;
-        s.stream.set_timeouts({read_timeout, s.options.write_timeout});
-        auto n = co_await s.stream.read_some(asio::buffer(s.read_buffer.data(), s.read_buffer.size()));
+        auto n = co_await s.stream.read_some(asio::buffer(s.read_buffer.get(), s.read_capacity));
         if (s.shut_down) {
             // Our side is done: whatever happened, this read ends the connection.
             if (n) {
@@ -538,27 +723,22 @@ task<result<message>> connection::read()
             break;
         }
         if (!n) {
-            if (n.error() == covet::errc::timed_out && !s.close_sent) {
-                if (s.awaiting_pong) {
-                    s.terminal = error::dead_peer;
-                    s.abort();
-                    outcome = s.terminal;
-                    break;
-                }
-                s.awaiting_pong = true;
-                s.enqueue(s.make_frame(opcode::ping, true, {}, nullptr), true);
-                continue;
-            }
             if (!s.terminal) {
-                s.terminal =
-                    (n.error() == covet::errc::timed_out) ? make_error_code(error::closed) : n.error();
+                s.terminal = n.error();
             }
             s.abort();
             outcome = s.terminal;
             break;
         }
         s.awaiting_pong = false;  // any byte shows the peer is alive
+        s.last_rx = s.sweep->now();
         s.read_end = *n;
+        // Bulk traffic fills the buffer: grow it; a short read after that: back to the base size.
+        if (*n == s.read_capacity && s.read_capacity < max_read_buffer) {
+            s.pending_resize = std::min(max_read_buffer, 2 * s.read_capacity);
+        } else if (*n < s.read_capacity / 8 && s.read_capacity > s.options.read_buffer_size) {
+            s.pending_resize = s.options.read_buffer_size;
+        }
     }
     if (s.reading && s.shut_down) {
         s.stream.close();  // shutdown_tcp() left the receive side to this read
@@ -644,7 +824,7 @@ task<result<void>> connection::close(std::uint16_t code, std::string_view reason
     if (!is_valid_close_code(code)) {
         co_return error::invalid_argument;
     }
-    s.close_sent = true;
+    s.mark_close_sent();
     s.streaming = false;
     s.code = code;
     s.reason.assign(reason);

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cctype>
+#include <memory>
 
 namespace covet::ws {
 
@@ -38,16 +39,25 @@ std::string_view trim(std::string_view s) noexcept
     return s;
 }
 
-task<void> run_open_handler(http::upgraded_connection upgraded, open_handler on_open, accept_options options,
-                            std::string protocol, std::optional<deflate_params> deflate)
+// What the connection needs once the 101 is out, shared by the response's
+// handler and the coroutine (one allocation per accepted connection).
+struct accepted {
+    open_handler on_open;
+    connection_options connection;
+    deflate_options deflate;
+    std::string protocol;
+    std::optional<deflate_params> params;
+};
+
+task<void> run_open_handler(http::upgraded_connection upgraded, std::shared_ptr<const accepted> state)
 {
     std::shared_ptr<detail::deflate_codec> codec;
-    if (deflate) {
-        codec = std::make_shared<detail::deflate_codec>(*deflate, true, options.deflate);
+    if (state->params) {
+        codec = std::make_shared<detail::deflate_codec>(*state->params, true, state->deflate);
     }
     connection conn(std::move(upgraded.stream), std::move(upgraded.early_data), role::server,
-                    options.connection, std::move(protocol), std::move(codec));
-    co_await on_open(std::move(conn));
+                    state->connection, state->protocol, std::move(codec));
+    co_await state->on_open(std::move(conn));
 }
 
 http::response refuse(http::status status, std::string_view why)
@@ -181,12 +191,18 @@ http::response accept(const http::request& req, accept_options options, open_han
         deflate = negotiate_deflate(detail::joined_header(req, "Sec-WebSocket-Extensions"), options.deflate);
     }
 
+    auto state = std::make_shared<accepted>();
+    state->on_open = std::move(on_open);
+    state->connection = options.connection;
+    state->deflate = options.deflate;
+    state->protocol = protocol;
+    state->params = deflate;
     // A plain lambda that starts a coroutine taking everything by value: the
     // std::function may be gone before the coroutine ends.
     http::response r = http::response::switching_protocols(
         "websocket",
-        [on_open = std::move(on_open), options, protocol, deflate](http::upgraded_connection upgraded) {
-            return run_open_handler(std::move(upgraded), on_open, options, protocol, deflate);
+        [state = std::shared_ptr<const accepted>(std::move(state))](http::upgraded_connection upgraded) {
+            return run_open_handler(std::move(upgraded), state);
         });
     r.add_header("Sec-WebSocket-Accept", accept_key(key));
     if (!protocol.empty()) {

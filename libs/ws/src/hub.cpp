@@ -86,7 +86,8 @@ void hub::leave(std::size_t worker, const std::string& topic, const connection& 
         asio::post(rt->executor(worker), [this, worker, topic, conn] { leave(worker, topic, conn); });
         return;
     }
-    // Off the runtime (its workers have stopped, e.g. frames destroyed with it): no other thread touches the list.
+    // Off the runtime (its workers have stopped, e.g. frames destroyed with it): no other thread touches the
+    // list.
     local& here = *locals_[worker];
     auto found = here.topics.find(topic);
     if (found == here.topics.end()) {

@@ -82,8 +82,8 @@ struct connection_options {
     std::chrono::milliseconds close_timeout{5'000};
     /// Limit for writing one frame.
     std::chrono::milliseconds write_timeout{30'000};
-    /// Size of the receive buffer.
-    std::size_t read_buffer_size = 2048;
+    /// Base size of the receive buffer (it grows up to 64 KiB under bulk traffic and shrinks back).
+    std::size_t read_buffer_size = 512;
 };
 
 namespace detail {
