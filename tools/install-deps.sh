@@ -41,6 +41,8 @@ packages=(
     openssl ca-certificates curl util-linux procps
     redis-server      # covet::redis tests start a throwaway redis-server
     postgresql        # covet::postgres tests start a throwaway PostgreSQL 15
+    chromium nodejs   # apps/chat browser test (playwright-core drives Debian's chromium; no browser download)
+    python3-websockets  # covet::ws interoperability tests (a Python client); node's ws comes from npm ci
     # tooling
     clang-format clang-tidy
 )
@@ -60,6 +62,8 @@ if [[ $with_bench == 1 ]]; then
     # Debian's npm package), so ask for npm only when there is none.
     command -v npm >/dev/null || packages+=(npm)
 fi
+# npm for the browser and interop tests: see the note above on NodeSource's bundled npm.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

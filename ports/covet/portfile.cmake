@@ -17,6 +17,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         postgres COVET_BUILD_POSTGRES
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
+        ws       COVET_BUILD_WS
 )
 
 vcpkg_cmake_configure(

@@ -98,6 +98,7 @@ std::string_view reason_phrase(status s) noexcept
     case status::range_not_satisfiable: return "Range Not Satisfiable";
     case status::expectation_failed: return "Expectation Failed";
     case status::unprocessable_content: return "Unprocessable Content";
+    case status::upgrade_required: return "Upgrade Required";
     case status::too_many_requests: return "Too Many Requests";
     case status::request_header_fields_too_large: return "Request Header Fields Too Large";
     case status::internal_server_error: return "Internal Server Error";

@@ -61,7 +61,18 @@ public:
     /// Writes all of `buffers` with gather writes (writev / sendmsg).
     task<result<std::size_t>> write(std::span<const asio::const_buffer> buffers);
 
-    void set_timeouts(stream_timeouts timeouts) noexcept { timeouts_ = timeouts; }
+    /// A zero limit also releases the timer kept from earlier timed operations
+    /// (a long-lived idle connection, e.g. after a protocol upgrade, keeps none).
+    void set_timeouts(stream_timeouts timeouts) noexcept
+    {
+        timeouts_ = timeouts;
+        if (timeouts.read.count() <= 0) {
+            read_deadline_.reset();
+        }
+        if (timeouts.write.count() <= 0) {
+            write_deadline_.reset();
+        }
+    }
     stream_timeouts timeouts() const noexcept { return timeouts_; }
 
     AsyncStream& next_layer() noexcept { return stream_; }

@@ -80,7 +80,11 @@ private:
 
 namespace detail {
 using router_type = router::router<endpoint*, std::vector<middleware>>;
-}
+/// Builds the GET handler of app::ws(); defined in <covet/web/ws.hpp> (covet::ws),
+/// so that an app without WebSockets neither includes nor links covet::ws.
+template <class F, class Enable = void>
+struct ws_endpoint;
+}  // namespace detail
 
 /// A group of routes under a prefix, with its own middleware (run inside the
 /// enclosing groups' and the app's). Groups nest.
@@ -177,6 +181,20 @@ public:
     result<std::string> url_for(std::string_view name, detail::router_type::param_list values = {}) const
     {
         return router_.url_for(name, values);
+    }
+
+    /// A WebSocket endpoint: `fn(ws::connection, params...) -> task<void>` runs
+    /// after the handshake, with typed parameters taken like a handler's
+    /// (web::path<T>, query<T, "n">, header<T, "N">, inject<T>; by value: they
+    /// outlive the request). `options...` is at most one ws::accept_options
+    /// (subprotocols, origin check, limits, deflate). Needs
+    /// #include <covet/web/ws.hpp> and linking covet::ws.
+    ///
+    ///   app.ws("/chat/{room}", [](ws::connection c, web::path<std::string> room) -> task<void> { ... });
+    template <class F, class... Options>
+    route_ref ws(std::string_view pattern, F fn, Options... options)
+    {
+        return get(pattern, detail::ws_endpoint<F>::make(std::move(fn), std::move(options)...));
     }
 
     // ---------------------------------------------------------------- services
