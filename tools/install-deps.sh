@@ -28,6 +28,7 @@ packages=(
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
     libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
     zlib1g-dev        # covet::http: gzip/deflate
+    libnghttp2-dev    # covet::http: HTTP/2 (framing, HPACK, flow control)
     libsimdjson-dev   # covet::json: On Demand parsing
     libfmt-dev        # covet::json: error messages
     # tests
@@ -36,6 +37,7 @@ packages=(
     libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
     rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
+    nghttp2-client    # covet::http HTTP/2 tests: nghttp (and h2load for benchmarks)
     # tooling
     clang-format clang-tidy
 )

@@ -267,6 +267,11 @@ status status_for(parse_error e) noexcept
 
 namespace detail {
 
+known_header classify_field_name(std::string_view name) noexcept
+{
+    return classify(name);
+}
+
 parse_error parse_field_line(std::string_view line, header& out) noexcept
 {
     const char* p = line.data();

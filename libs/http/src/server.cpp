@@ -1,3 +1,5 @@
+#include "h2_connection.hpp"
+
 #include <covet/http/compression.hpp>
 #include <covet/http/detail/serialize.hpp>
 #include <covet/http/error.hpp>
@@ -20,41 +22,7 @@
 
 namespace covet::http {
 
-namespace {
-
-using namespace std::chrono_literals;
-using clock = std::chrono::steady_clock;
-
-constexpr std::size_t initial_buffer_size = 8 * 1024;
-constexpr std::size_t min_read_space = 4 * 1024;
-// Bodies up to this size are copied into the response batch; larger ones go
-// out as their own buffer of a gather write.
-constexpr std::size_t inline_body_limit = 64 * 1024;
-// A response batch this large is written without waiting for the pipeline to drain.
-constexpr std::size_t flush_threshold = 256 * 1024;
-constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
-
-struct connection;
-
-struct worker_state {
-    std::list<connection*> connections;
-    std::size_t open = 0;
-    bool stopping = false;
-};
-
-}  // namespace
-
-struct server::state {
-    net::runtime* rt = nullptr;
-    server_options options;
-    http::handler handler;
-    std::unique_ptr<net::per_thread<worker_state>> workers;
-    std::vector<net::stop_registration> stop_hooks;
-    std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> requests{0};
-};
-
-namespace {
+namespace detail {
 
 response response_for_exception(std::exception_ptr failure, const request& req)
 {
@@ -74,6 +42,46 @@ response response_for_exception(std::exception_ptr failure, const request& req)
     }
     return response::static_text("Internal Server Error\n", status::internal_server_error);
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::response_for_exception;
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t initial_buffer_size = 8 * 1024;
+constexpr std::size_t min_read_space = 4 * 1024;
+// Bodies up to this size are copied into the response batch; larger ones go
+// out as their own buffer of a gather write.
+constexpr std::size_t inline_body_limit = 64 * 1024;
+// A response batch this large is written without waiting for the pipeline to drain.
+constexpr std::size_t flush_threshold = 256 * 1024;
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+struct connection;
+
+struct worker_state {
+    std::list<connection*> connections;
+    std::list<detail::h2_stoppable*> h2_connections;
+    std::size_t open = 0;
+    bool stopping = false;
+};
+
+}  // namespace
+
+struct server::state {
+    net::runtime* rt = nullptr;
+    server_options options;
+    http::handler handler;
+    std::unique_ptr<net::per_thread<worker_state>> workers;
+    std::vector<net::stop_registration> stop_hooks;
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> requests{0};
+};
+
+namespace {
 
 // Compresses `res` in place when the policy and the client allow it.
 task<void> maybe_compress(const compression_options& policy, const request& req, response& res)
@@ -573,6 +581,9 @@ struct connection {
     std::string out;
     bool idle = false;
     bool closing = false;
+    bool first_request = true;
+    // run() returned because the client speaks HTTP/2 (the preface is in the buffer).
+    bool to_h2 = false;
     worker_state* worker;
     std::list<connection*>::iterator registration;
 };
@@ -619,6 +630,12 @@ task<void> connection::run()
             st = parser.parse(current());
         }
         if (st == parse_status::error) {
+            // HTTP/2 with prior knowledge: the preface instead of a first request.
+            if (first_request && srv.options.http2.enabled &&
+                current().substr(0, 16) == detail::h2_preface.substr(0, 16)) {
+                to_h2 = true;
+                co_return;
+            }
             const parse_error e = parser.error();
             co_await send_error(status_for(e), make_error_code(e).message());
             co_return;
@@ -760,6 +777,7 @@ task<void> connection::run()
             begin = end = 0;
         }
         parser.reset();
+        first_request = false;
         if (!keep_alive) {
             if (co_await flush()) {
                 co_await lingering_close();
@@ -786,8 +804,22 @@ task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
         stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         co_return;
     }
-    connection c(*s, std::move(stream));
-    co_await c.run();
+    std::optional<net::any_stream> h2_stream;
+    std::string h2_received;
+    asio::ip::tcp::endpoint remote;
+    {
+        connection c(*s, std::move(stream));
+        co_await c.run();
+        if (c.to_h2) {
+            h2_received.assign(c.current());
+            remote = c.remote;
+            h2_stream.emplace(std::move(c.stream));
+        }
+    }
+    if (h2_stream) {
+        co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
+                                  worker.stopping, std::move(*h2_stream), std::move(h2_received), remote);
+    }
 }
 
 }  // namespace
@@ -820,6 +852,10 @@ result<server> server::start(net::runtime& rt, server_options options, http::han
                 if (c->idle) {
                     c->stream.close();
                 }
+            }
+            // HTTP/2: GOAWAY; open streams finish, then the connection closes.
+            for (detail::h2_stoppable* c : w->h2_connections) {
+                c->begin_shutdown();
             }
         }));
     }

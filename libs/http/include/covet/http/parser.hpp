@@ -226,6 +226,8 @@ const char* find_invalid_field_byte(const char* p, const char* end) noexcept;
 const char* find_non_vchar(const char* p, const char* end) noexcept;
 /// Validates a field line `name: value` (no CRLF) and splits it.
 parse_error parse_field_line(std::string_view line, header& out) noexcept;
+/// The known_header a field name is (case-insensitive); count_ if none.
+known_header classify_field_name(std::string_view name) noexcept;
 /// Which scanner implementation runs on this CPU ("avx2", "sse2", "swar").
 std::string_view scanner_name() noexcept;
 }  // namespace detail

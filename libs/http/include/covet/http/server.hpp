@@ -27,6 +27,26 @@
 
 namespace covet::http {
 
+/// HTTP/2 (RFC 9113) settings and limits. Cleartext connections that start
+/// with the connection preface ("prior knowledge") speak HTTP/2.
+struct http2_options {
+    bool enabled = true;
+    /// SETTINGS_MAX_CONCURRENT_STREAMS announced to the client.
+    std::uint32_t max_concurrent_streams = 100;
+    /// SETTINGS_INITIAL_WINDOW_SIZE: request body bytes a stream may send
+    /// before the handler consumed them.
+    std::uint32_t initial_window_size = 256 * 1024;
+    /// Receive window of the whole connection (sum over its streams).
+    std::uint32_t connection_window_size = 1024 * 1024;
+    /// SETTINGS_MAX_FRAME_SIZE (16 KiB to 16 MiB - 1).
+    std::uint32_t max_frame_size = 16 * 1024;
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: decoded request header bytes (RFC 9113
+    /// 6.5.2 counting: name + value + 32 per field); larger → stream reset.
+    std::uint32_t max_header_list_size = 64 * 1024;
+    /// SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the client may use.
+    std::uint32_t header_table_size = 4096;
+};
+
 struct server_options {
     net::listen_options listen{};
     parser_limits limits{};
@@ -49,6 +69,8 @@ struct server_options {
     /// (request::read_body), limited by limits.max_streamed_body, instead of
     /// buffering it up to limits.max_body. Unset: every body is buffered.
     std::function<bool(const request&)> stream_body_if{};
+    /// HTTP/2 settings and limits.
+    http2_options http2{};
 };
 
 /// Handles one request. Called on the connection's worker thread.

@@ -1,0 +1,999 @@
+#include "h2_connection.hpp"
+
+#include <covet/http/detail/serialize.hpp>
+#include <covet/http/error.hpp>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include <nghttp2/nghttp2.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace covet::http::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t read_buffer_size = 16 * 1024;
+// One gather write carries at most this much; more waits for the next one.
+constexpr std::size_t write_batch_limit = 256 * 1024;
+
+// A wake-up for one waiting coroutine: a timer that never expires on its own
+// and is cancelled to wake the waiter. notify() before wait() is not lost.
+class event {
+public:
+    explicit event(const asio::any_io_executor& executor)
+        : timer_(executor, asio::steady_timer::time_point::max())
+    {
+    }
+    void notify() noexcept
+    {
+        signalled_ = true;
+        timer_.cancel();
+    }
+    // Waits for notify(); false when `limit` (if non-zero) passed first.
+    task<bool> wait(std::chrono::milliseconds limit = {})
+    {
+        if (!signalled_) {
+            if (limit.count() > 0) {
+                timer_.expires_after(limit);
+            } else {
+                timer_.expires_at(asio::steady_timer::time_point::max());
+            }
+            auto [ec] = co_await timer_.async_wait(net::nothrow);
+            if (!ec && !signalled_) {
+                co_return false;
+            }
+        }
+        signalled_ = false;
+        co_return true;
+    }
+
+private:
+    asio::steady_timer timer_;
+    bool signalled_ = false;
+};
+
+std::string_view view(nghttp2_rcbuf* buffer) noexcept
+{
+    const nghttp2_vec v = nghttp2_rcbuf_get_buf(buffer);
+    return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept
+{
+    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+            NGHTTP2_NV_FLAG_NONE};
+}
+
+class connection;
+
+enum class body_kind : std::uint8_t { none, memory, file, streamed };
+
+// One request/response exchange. Shared by the connection's map (while
+// nghttp2 knows the stream), the handler's coroutine and the write batch
+// that references its body bytes.
+struct h2_stream final : body_source, body_writer {
+    h2_stream(connection& c, std::int32_t stream_id);
+    ~h2_stream() override
+    {
+        for (nghttp2_rcbuf* b : held) {
+            nghttp2_rcbuf_decref(b);
+        }
+    }
+    h2_stream(const h2_stream&) = delete;
+    h2_stream& operator=(const h2_stream&) = delete;
+
+    // body_source: the request content as the handler reads it (streamed bodies).
+    task<result<std::size_t>> read(asio::mutable_buffer into) override;
+    // body_writer: one piece of a streamed response; returns once it is on the wire.
+    task<bool> write(std::string_view data) override;
+
+    std::string_view body_view() const noexcept { return streamed_request ? std::string_view{} : body; }
+    void finish_head();
+
+    connection& conn;
+    std::int32_t id;
+    // Request: fields are views into nghttp2's reference-counted buffers.
+    std::vector<nghttp2_rcbuf*> held;
+    std::vector<header> fields;
+    std::vector<header> trailer_fields;
+    std::string_view authority;
+    std::size_t header_list_bytes = 0;
+    request_head head;
+    std::string body;
+    std::size_t body_read = 0;
+    bool body_complete = false;
+    bool streamed_request = false;
+    bool dispatched = false;
+    // Response.
+    std::optional<response> res;
+    body_kind kind = body_kind::none;
+    std::string_view pending;  // memory body not yet framed, or the producer's current piece
+    std::uint64_t file_offset = 0;
+    std::uint64_t file_remaining = 0;
+    std::size_t unwritten = 0;  // framed bytes of `pending` not yet written to the socket
+    bool producer_done = false;
+    // Lifetime.
+    bool closed = false;
+    bool handler_running = false;
+    asio::cancellation_signal cancel;
+    event wake;
+};
+
+// A piece of a write batch that is not copied: body bytes between frame headers.
+struct borrowed_piece {
+    std::size_t out_offset;  // position in the batch's copied bytes
+    const char* data;
+    std::size_t size;
+};
+
+class connection final : public h2_stoppable {
+public:
+    connection(h2_server s, std::list<h2_stoppable*>& registry, net::any_stream st,
+               asio::ip::tcp::endpoint peer)
+        : srv(s),
+          options(*s.options),
+          stream(std::move(st)),
+          remote(peer),
+          writer_wake(stream.get_executor()),
+          all_done(stream.get_executor()),
+          registry_(registry)
+    {
+        registration_ = registry_.insert(registry_.end(), this);
+        in.reset(new char[read_buffer_size]);
+    }
+    ~connection()
+    {
+        registry_.erase(registration_);
+        if (session != nullptr) {
+            nghttp2_session_del(session);
+        }
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    task<void> run(std::string received, std::unique_ptr<h2_upgrade_request> upgrade, bool stopping);
+    void begin_shutdown() noexcept override
+    {
+        if (shutting_down || session == nullptr) {
+            return;
+        }
+        shutting_down = true;
+        nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session),
+                              NGHTTP2_NO_ERROR, nullptr, 0);
+        writer_wake.notify();
+    }
+
+    void submit(h2_stream& s, response r);
+    void task_finished() noexcept
+    {
+        if (--tasks == 0 && dead) {
+            all_done.notify();
+        }
+    }
+
+    h2_server srv;
+    const server_options& options;
+    net::any_stream stream;
+    asio::ip::tcp::endpoint remote;
+    nghttp2_session* session = nullptr;
+    event writer_wake;
+    event all_done;
+    bool dead = false;  // the connection is finished: no more frames go out
+    bool shutting_down = false;
+    std::size_t tasks = 0;  // the writer and running handlers
+
+private:
+    bool setup(std::string_view upgrade_settings, bool head_request);
+    bool feed(const char* data, std::size_t size);
+    void launch_ready();
+    void launch(std::shared_ptr<h2_stream> s);
+    static task<void> run_stream(connection& c, std::shared_ptr<h2_stream> s);
+    task<void> write_loop();
+    task<bool> write_batch();
+    void close_if_finished() noexcept;
+
+    // nghttp2 callbacks.
+    static ssize_t on_send(nghttp2_session*, const std::uint8_t* data, std::size_t length, int, void* self);
+    static int on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* frame_head,
+                            std::size_t length, nghttp2_data_source* source, void* self);
+    static ssize_t on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+                                std::uint32_t* flags, nghttp2_data_source* source, void*);
+    static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
+    static int on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                         nghttp2_rcbuf* value, std::uint8_t, void* self);
+    static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self);
+    static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t stream_id, const std::uint8_t* data,
+                             std::size_t length, void* self);
+    static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code,
+                               void* self);
+
+    h2_stream* find(std::int32_t id) const noexcept
+    {
+        return static_cast<h2_stream*>(nghttp2_session_get_stream_user_data(session, id));
+    }
+    void body_done(h2_stream& s);
+
+    std::unique_ptr<char[]> in;
+    std::unordered_map<std::int32_t, std::shared_ptr<h2_stream>> streams_;
+    std::vector<std::shared_ptr<h2_stream>> ready_;
+    // The write batch being collected: copied frame bytes, borrowed body bytes
+    // and the streams those belong to (kept alive until the write is done).
+    std::string out_;
+    std::vector<borrowed_piece> borrowed_;
+    std::vector<std::shared_ptr<h2_stream>> referenced_;
+    std::size_t batch_bytes_ = 0;
+    std::vector<asio::const_buffer> gather_;
+    std::list<h2_stoppable*>& registry_;
+    std::list<h2_stoppable*>::iterator registration_;
+};
+
+h2_stream::h2_stream(connection& c, std::int32_t stream_id)
+    : conn(c), id(stream_id), wake(c.stream.get_executor())
+{
+    held.reserve(32);
+    fields.reserve(16);
+}
+
+void h2_stream::finish_head()
+{
+    bool has_host = false;
+    head.known.fill(-1);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const known_header k = classify_field_name(fields[i].name);
+        if (k != known_header::count_ && head.known[static_cast<std::size_t>(k)] < 0) {
+            head.known[static_cast<std::size_t>(k)] = static_cast<std::int16_t>(i);
+        }
+        has_host = has_host || k == known_header::host;
+    }
+    // Handlers find the authority where HTTP/1.1 puts it (RFC 9113 8.3.1).
+    if (!has_host && !authority.empty()) {
+        head.known[static_cast<std::size_t>(known_header::host)] = static_cast<std::int16_t>(fields.size());
+        fields.push_back({"host", authority});
+    }
+    head.headers = fields;
+    head.method = method_from_string(head.method_name);
+    head.version_minor = 1;
+    head.keep_alive = true;
+    if (const std::string_view length = head.find(known_header::content_length); !length.empty()) {
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+        if (ec == std::errc{} && end == length.data() + length.size()) {
+            head.framing = body_framing::content_length;
+            head.content_length = n;
+        }
+    } else if (!body_complete) {
+        head.framing = body_framing::chunked;  // a body of unannounced length
+    }
+}
+
+task<result<std::size_t>> h2_stream::read(asio::mutable_buffer into)
+{
+    for (;;) {
+        if (body_read < body.size()) {
+            const std::size_t n = std::min(into.size(), body.size() - body_read);
+            std::memcpy(into.data(), body.data() + body_read, n);
+            body_read += n;
+            if (body_read == body.size()) {
+                body.clear();
+                body_read = 0;
+            }
+            // The client may send as much again: flow control follows the handler.
+            if (!closed && !conn.dead) {
+                nghttp2_session_consume(conn.session, id, n);
+                conn.writer_wake.notify();
+            }
+            co_return n;
+        }
+        if (body_complete) {
+            co_return std::size_t{0};
+        }
+        if (closed || conn.dead) {
+            co_return make_error_code(std::errc::connection_reset);
+        }
+        if (!co_await wake.wait(conn.options.body_timeout)) {
+            co_return errc::timed_out;
+        }
+    }
+}
+
+task<bool> h2_stream::write(std::string_view data)
+{
+    if (closed || conn.dead) {
+        co_return false;
+    }
+    if (data.empty()) {
+        co_return true;
+    }
+    pending = data;
+    nghttp2_session_resume_data(conn.session, id);
+    conn.writer_wake.notify();
+    while (!closed && !conn.dead && (!pending.empty() || unwritten > 0)) {
+        co_await wake.wait();
+    }
+    pending = {};
+    co_return !closed && !conn.dead;
+}
+
+bool connection::setup(std::string_view upgrade_settings, bool head_request)
+{
+    nghttp2_session_callbacks* callbacks = nullptr;
+    if (nghttp2_session_callbacks_new(&callbacks) != 0) {
+        return false;
+    }
+    nghttp2_session_callbacks_set_send_callback(callbacks, on_send);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, on_send_data);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback2(callbacks, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) {
+        nghttp2_session_callbacks_del(callbacks);
+        return false;
+    }
+    // Request bodies are acknowledged (WINDOW_UPDATE) as handlers consume them.
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
+    const int rv = nghttp2_session_server_new2(&session, callbacks, this, option);
+    nghttp2_option_del(option);
+    nghttp2_session_callbacks_del(callbacks);
+    if (rv != 0) {
+        session = nullptr;
+        return false;
+    }
+    const http2_options& o = options.http2;
+    const std::array<nghttp2_settings_entry, 5> settings{{
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, o.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.initial_window_size},
+        {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, o.max_frame_size},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o.max_header_list_size},
+        {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, o.header_table_size},
+    }};
+    if (!upgrade_settings.empty()) {
+        if (nghttp2_session_upgrade2(session, reinterpret_cast<const std::uint8_t*>(upgrade_settings.data()),
+                                     upgrade_settings.size(), head_request ? 1 : 0, nullptr) != 0) {
+            return false;
+        }
+    }
+    if (nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings.data(), settings.size()) != 0) {
+        return false;
+    }
+    if (o.connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE) {
+        nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0,
+                                              static_cast<std::int32_t>(o.connection_window_size));
+    }
+    return true;
+}
+
+task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_request> upgrade, bool stopping)
+{
+    // Teardown must wait for the streams' coroutines even when this task is
+    // cancelled (runtime stop), so cancellation is checked by hand here.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const bool head_request = upgrade != nullptr && upgrade->method == "HEAD";
+    if (!setup(upgrade ? std::string_view(upgrade->settings) : std::string_view{}, head_request)) {
+        co_return;
+    }
+    ++tasks;
+    asio::co_spawn(stream.get_executor(), write_loop(), [](std::exception_ptr) {});
+    if (upgrade) {
+        // Stream 1 is the request that carried the upgrade; it is complete already.
+        auto s = std::make_shared<h2_stream>(*this, 1);
+        s->head.method_name = upgrade->method;
+        s->head.target = upgrade->target;
+        for (const auto& [name, value] : upgrade->fields) {
+            s->fields.push_back({name, value});
+        }
+        s->body = std::move(upgrade->body);
+        s->body_complete = true;
+        s->finish_head();
+        nghttp2_session_set_stream_user_data(session, 1, s.get());
+        streams_.emplace(1, s);
+        ready_.push_back(std::move(s));
+        // `upgrade` owns the strings the fields point to: it lives as long as this frame.
+    }
+    if (stopping) {
+        begin_shutdown();
+    }
+    bool ok = feed(received.data(), received.size());
+    received = std::string();
+    while (ok && !dead) {
+        if (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0) {
+            break;
+        }
+        // Idle connections (no open stream) end after the keep-alive timeout.
+        stream.set_timeouts({.read = options.keep_alive_timeout, .write = options.write_timeout});
+        auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
+        if (!n) {
+            if (n.error() == errc::timed_out && !streams_.empty()) {
+                continue;
+            }
+            if (n.error() == errc::timed_out) {
+                begin_shutdown();
+                // Give the GOAWAY a moment to leave, then close.
+                co_await all_done.wait(100ms);
+            }
+            break;
+        }
+        ok = feed(in.get(), *n);
+    }
+
+    // Teardown: cancel the handlers still running, let the writer send what
+    // it can (a GOAWAY), then close once every coroutine is gone.
+    dead = true;
+    for (auto& [id, s] : streams_) {
+        s->closed = true;
+        if (s->handler_running) {
+            s->cancel.emit(asio::cancellation_type::terminal);
+        }
+        s->wake.notify();
+    }
+    writer_wake.notify();
+    bool closed_socket = false;
+    while (tasks > 0) {
+        const bool woke = co_await all_done.wait(closed_socket ? 1000ms : 200ms);
+        if (!woke && !closed_socket) {
+            stream.close();  // a writer stuck on a client that does not read
+            closed_socket = true;
+        }
+        if (!!(co_await asio::this_coro::cancellation_state).cancelled() && !closed_socket) {
+            stream.close();
+            closed_socket = true;
+            co_await asio::this_coro::reset_cancellation_state();
+        }
+    }
+    streams_.clear();
+    ready_.clear();
+    stream.close();
+}
+
+bool connection::feed(const char* data, std::size_t size)
+{
+    if (size > 0) {
+        const ssize_t consumed =
+            nghttp2_session_mem_recv(session, reinterpret_cast<const std::uint8_t*>(data), size);
+        if (consumed < 0) {
+            // Bad preface, flood detected, out of memory: nghttp2 queued a
+            // GOAWAY where one is due; the writer sends it, then we close.
+            dead = true;
+            writer_wake.notify();
+            return false;
+        }
+    }
+    launch_ready();
+    writer_wake.notify();
+    return true;
+}
+
+void connection::launch_ready()
+{
+    // Handlers start after nghttp2_session_mem_recv() returned: they may
+    // submit responses, which nghttp2 does not allow from inside its callbacks.
+    for (std::size_t i = 0; i < ready_.size(); ++i) {
+        launch(std::move(ready_[i]));
+    }
+    ready_.clear();
+}
+
+void connection::launch(std::shared_ptr<h2_stream> s)
+{
+    if (s->closed || dead) {
+        return;
+    }
+    s->handler_running = true;
+    ++tasks;
+    auto slot = s->cancel.slot();
+    asio::co_spawn(stream.get_executor(), run_stream(*this, std::move(s)),
+                   asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
+}
+
+task<void> connection::run_stream(connection& c, std::shared_ptr<h2_stream> s)
+{
+    try {
+        request req(s->head, s->body_view(), s->trailer_fields, c.remote);
+        if (s->streamed_request) {
+            req.attach_body_source(s.get());
+        }
+        std::optional<response> res;
+        std::exception_ptr failure;
+        try {
+            res.emplace(co_await (*c.srv.handle)(req));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            res.emplace(s->closed ? response(status::internal_server_error)
+                                  : response_for_exception(failure, req));
+        }
+        c.srv.requests->fetch_add(1, std::memory_order_relaxed);
+        if (!s->closed && !c.dead) {
+            if (res->upgrade() != nullptr) {
+                // RFC 9113 8.6: no Upgrade in HTTP/2.
+                res.emplace(
+                    response::static_text("Upgrade is not supported over HTTP/2\n", status::bad_request));
+            }
+            c.submit(*s, std::move(*res));
+            if (s->kind == body_kind::streamed) {
+                std::exception_ptr producer_failure;
+                try {
+                    co_await (*s->res->streamed())(*s);
+                } catch (...) {
+                    producer_failure = std::current_exception();
+                }
+                if (!s->closed && !c.dead) {
+                    if (producer_failure) {
+                        // The head is gone already: reset the stream, an honest unfinished body.
+                        nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, s->id,
+                                                  NGHTTP2_INTERNAL_ERROR);
+                    } else {
+                        s->producer_done = true;
+                        nghttp2_session_resume_data(c.session, s->id);
+                    }
+                    c.writer_wake.notify();
+                }
+            }
+        }
+    } catch (...) {
+        // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
+    }
+    s->handler_running = false;
+    c.task_finished();
+}
+
+void connection::submit(h2_stream& s, response r)
+{
+    s.res.emplace(std::move(r));
+    const response& res = *s.res;
+    const bool body_allowed = status_allows_body(res.status()) && s.head.method != method::head;
+
+    // Field names must be lower case in HTTP/2: lower-cased copies of the
+    // response's names, in one buffer (values are used in place).
+    const std::string_view lines = res.header_lines();
+    std::string names;
+    names.reserve(lines.size());
+    struct field_pos {
+        std::size_t name_at, name_size;
+        std::string_view value;
+    };
+    std::array<field_pos, 32> inline_fields;
+    std::vector<field_pos> more_fields;
+    std::size_t field_count = 0;
+    for (std::size_t pos = 0; pos < lines.size();) {
+        std::size_t eol = lines.find("\r\n", pos);
+        if (eol == std::string_view::npos) {
+            eol = lines.size();
+        }
+        const std::string_view line = lines.substr(pos, eol - pos);
+        pos = eol + 2;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            continue;
+        }
+        const std::string_view name = line.substr(0, colon);
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+            value.remove_prefix(1);
+        }
+        // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 8.2.2).
+        if (iequals(name, "keep-alive") || iequals(name, "proxy-connection") || iequals(name, "upgrade")) {
+            continue;
+        }
+        const field_pos f{names.size(), name.size(), value};
+        for (char ch : name) {
+            names.push_back(static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch));
+        }
+        if (field_count < inline_fields.size()) {
+            inline_fields[field_count] = f;
+        } else {
+            more_fields.push_back(f);
+        }
+        ++field_count;
+    }
+
+    const auto code = static_cast<unsigned>(to_underlying(res.status()));
+    const char status_text[3] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                                 static_cast<char>('0' + code % 10)};
+    char length_text[24];
+    std::size_t length_size = 0;
+
+    std::array<nghttp2_nv, 48> inline_nv;
+    std::vector<nghttp2_nv> more_nv;
+    std::size_t nv_count = 0;
+    auto add = [&](std::string_view name, std::string_view value) {
+        if (nv_count < inline_nv.size()) {
+            inline_nv[nv_count] = make_nv(name, value);
+        } else {
+            if (more_nv.empty()) {
+                more_nv.assign(inline_nv.begin(), inline_nv.end());
+            }
+            more_nv.push_back(make_nv(name, value));
+        }
+        ++nv_count;
+    };
+    add(":status", std::string_view(status_text, 3));
+    if (!options.server_name.empty()) {
+        add("server", options.server_name);
+    }
+    add("date", http_date());
+    if (!res.content_type().empty()) {
+        add("content-type", res.content_type());
+    }
+    for (std::size_t i = 0; i < field_count; ++i) {
+        const field_pos& f =
+            i < inline_fields.size() ? inline_fields[i] : more_fields[i - inline_fields.size()];
+        add(std::string_view(names).substr(f.name_at, f.name_size), f.value);
+    }
+
+    s.kind = body_kind::none;
+    if (res.streamed() != nullptr) {
+        if (body_allowed) {
+            s.kind = body_kind::streamed;
+        }
+    } else if (status_allows_body(res.status())) {
+        const auto [end, ec] =
+            std::to_chars(length_text, length_text + sizeof(length_text), res.content_length());
+        (void)ec;
+        length_size = static_cast<std::size_t>(end - length_text);
+        add("content-length", std::string_view(length_text, length_size));
+        if (body_allowed && res.content_length() > 0) {
+            if (const detail::file_body* file = res.file()) {
+                s.kind = body_kind::file;
+                s.file_offset = file->offset;
+                s.file_remaining = file->length;
+            } else {
+                s.kind = body_kind::memory;
+                s.pending = res.body();
+            }
+        }
+    }
+
+    nghttp2_data_provider provider{};
+    provider.source.ptr = &s;
+    provider.read_callback = on_read_body;
+    const nghttp2_nv* nv = more_nv.empty() ? inline_nv.data() : more_nv.data();
+    const int rv =
+        nghttp2_submit_response(session, s.id, nv, nv_count, s.kind == body_kind::none ? nullptr : &provider);
+    if (rv != 0) {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    }
+    writer_wake.notify();
+}
+
+task<void> connection::write_loop()
+{
+    for (;;) {
+        const bool writable = co_await write_batch();
+        if (!writable || dead) {
+            break;
+        }
+        close_if_finished();
+        co_await writer_wake.wait();
+    }
+    task_finished();
+}
+
+// Writes until nghttp2 has nothing more to send; false once the connection
+// cannot be written to any more.
+task<bool> connection::write_batch()
+{
+    for (;;) {
+        out_.clear();
+        borrowed_.clear();
+        batch_bytes_ = 0;
+        if (nghttp2_session_send(session) != 0) {
+            stream.close();
+            co_return false;
+        }
+        if (out_.empty() && borrowed_.empty()) {
+            co_return true;
+        }
+        gather_.clear();
+        std::size_t copied_from = 0;
+        for (const borrowed_piece& piece : borrowed_) {
+            if (piece.out_offset > copied_from) {
+                gather_.emplace_back(out_.data() + copied_from, piece.out_offset - copied_from);
+            }
+            gather_.emplace_back(piece.data, piece.size);
+            copied_from = piece.out_offset;
+        }
+        if (out_.size() > copied_from) {
+            gather_.emplace_back(out_.data() + copied_from, out_.size() - copied_from);
+        }
+        stream.set_timeouts({.read = options.keep_alive_timeout, .write = options.write_timeout});
+        auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+        for (auto& s : referenced_) {
+            s->unwritten = 0;
+            s->wake.notify();
+        }
+        referenced_.clear();
+        if (!written) {
+            dead = true;
+            stream.close();
+            co_return false;
+        }
+    }
+}
+
+void connection::close_if_finished() noexcept
+{
+    // After a GOAWAY with no stream left, or a connection error, nghttp2 wants
+    // neither to read nor to write: the reader is woken by the close.
+    if (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0) {
+        stream.close();
+    }
+}
+
+ssize_t connection::on_send(nghttp2_session*, const std::uint8_t* data, std::size_t length, int, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    if (c.batch_bytes_ >= write_batch_limit) {
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    c.out_.append(reinterpret_cast<const char*>(data), length);
+    c.batch_bytes_ += length;
+    return static_cast<ssize_t>(length);
+}
+
+ssize_t connection::on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+                                 std::uint32_t* flags, nghttp2_data_source* source, void*)
+{
+    auto& s = *static_cast<h2_stream*>(source->ptr);
+    switch (s.kind) {
+    case body_kind::memory: {
+        const std::size_t n = std::min(length, s.pending.size());
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+        if (n == s.pending.size()) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+        }
+        return static_cast<ssize_t>(n);
+    }
+    case body_kind::file: {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, s.file_remaining));
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+        if (n == s.file_remaining) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+        }
+        return static_cast<ssize_t>(n);
+    }
+    case body_kind::streamed:
+        if (!s.pending.empty()) {
+            *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+            return static_cast<ssize_t>(std::min(length, s.pending.size()));
+        }
+        if (s.producer_done) {
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+        }
+        return NGHTTP2_ERR_DEFERRED;
+    case body_kind::none: break;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return 0;
+}
+
+int connection::on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* frame_head,
+                             std::size_t length, nghttp2_data_source* source, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    auto& s = *static_cast<h2_stream*>(source->ptr);
+    if (c.batch_bytes_ >= write_batch_limit) {
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    c.out_.append(reinterpret_cast<const char*>(frame_head), 9);
+    const std::size_t padding = frame->data.padlen;
+    if (padding > 0) {
+        c.out_.push_back(static_cast<char>(padding - 1));
+    }
+    if (s.kind == body_kind::file) {
+        // pread straight into the batch: one copy, as a TLS stream needs anyway.
+        const int fd = s.res->file()->fd;
+        const std::size_t at = c.out_.size();
+        c.out_.resize(at + length);
+        std::size_t done = 0;
+        while (done < length) {
+            const ssize_t n = ::pread(fd, c.out_.data() + at + done, length - done,
+                                      static_cast<off_t>(s.file_offset + done));
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else {
+                return NGHTTP2_ERR_CALLBACK_FAILURE;  // the file shrank or failed under us
+            }
+        }
+        s.file_offset += length;
+        s.file_remaining -= length;
+    } else {
+        c.borrowed_.push_back({c.out_.size(), s.pending.data(), length});
+        s.pending.remove_prefix(length);
+        if (s.kind == body_kind::streamed) {
+            s.unwritten += length;
+        }
+        // Keep the stream (and so the body bytes) alive until the write completes.
+        if (c.referenced_.empty() || c.referenced_.back().get() != &s) {
+            auto it = c.streams_.find(s.id);
+            if (it != c.streams_.end()) {
+                c.referenced_.push_back(it->second);
+            }
+        }
+    }
+    if (padding > 1) {
+        c.out_.append(padding - 1, '\0');
+    }
+    c.batch_bytes_ += 9 + length + padding;
+    return 0;
+}
+
+int connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        return 0;
+    }
+    auto s = std::make_shared<h2_stream>(c, frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s.get());
+    c.streams_.emplace(frame->hd.stream_id, std::move(s));
+    return 0;
+}
+
+int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                          nghttp2_rcbuf* value, std::uint8_t, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    h2_stream* s = c.find(frame->hd.stream_id);
+    if (s == nullptr || frame->hd.type != NGHTTP2_HEADERS) {
+        return 0;
+    }
+    const std::string_view n = view(name);
+    const std::string_view v = view(value);
+    // RFC 9113 6.5.2 counting; past the limit the stream is reset (HPACK bombs end here).
+    s->header_list_bytes += n.size() + v.size() + 32;
+    if (s->header_list_bytes > c.options.http2.max_header_list_size ||
+        s->fields.size() + s->trailer_fields.size() >= c.options.limits.max_headers) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    nghttp2_rcbuf_incref(name);
+    s->held.push_back(name);
+    nghttp2_rcbuf_incref(value);
+    s->held.push_back(value);
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+        s->trailer_fields.push_back({n, v});
+        return 0;
+    }
+    if (!n.empty() && n.front() == ':') {
+        if (n == ":method") {
+            s->head.method_name = v;
+        } else if (n == ":path") {
+            s->head.target = v;
+        } else if (n == ":authority") {
+            s->authority = v;
+        }
+        return 0;
+    }
+    s->fields.push_back({n, v});
+    return 0;
+}
+
+int connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
+        return 0;
+    }
+    h2_stream* s = c.find(frame->hd.stream_id);
+    if (s == nullptr) {
+        return 0;
+    }
+    const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        s->body_complete = end_stream;
+        s->finish_head();
+        if (end_stream) {
+            c.ready_.push_back(c.streams_.at(s->id));
+            s->dispatched = true;
+            return 0;
+        }
+        if (c.options.stream_body_if) {
+            request probe(s->head, {}, {}, c.remote);
+            if (c.options.stream_body_if(probe)) {
+                s->streamed_request = true;
+                c.ready_.push_back(c.streams_.at(s->id));
+                s->dispatched = true;
+                return 0;
+            }
+        }
+        if (s->head.framing == body_framing::content_length &&
+            s->head.content_length <= c.options.limits.max_body) {
+            s->body.reserve(static_cast<std::size_t>(s->head.content_length));
+        }
+        return 0;
+    }
+    if (end_stream) {
+        c.body_done(*s);
+    }
+    return 0;
+}
+
+void connection::body_done(h2_stream& s)
+{
+    s.body_complete = true;
+    if (!s.dispatched) {
+        s.dispatched = true;
+        ready_.push_back(streams_.at(s.id));
+    } else {
+        s.wake.notify();
+    }
+}
+
+int connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id,
+                              const std::uint8_t* data, std::size_t length, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    h2_stream* s = c.find(stream_id);
+    if (s == nullptr || s->closed) {
+        nghttp2_session_consume(session, stream_id, length);
+        return 0;
+    }
+    const std::size_t limit =
+        s->streamed_request ? c.options.limits.max_streamed_body : c.options.limits.max_body;
+    if (s->body.size() + length > limit) {
+        nghttp2_session_consume(session, stream_id, length);
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+        return 0;
+    }
+    s->body.append(reinterpret_cast<const char*>(data), length);
+    if (s->streamed_request) {
+        s->wake.notify();  // consumed (WINDOW_UPDATE) as the handler reads it
+    } else {
+        nghttp2_session_consume(session, stream_id, length);
+    }
+    return 0;
+}
+
+int connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    auto it = c.streams_.find(stream_id);
+    if (it == c.streams_.end()) {
+        return 0;
+    }
+    h2_stream& s = *it->second;
+    s.closed = true;
+    if (s.handler_running) {
+        // RST_STREAM (or the end of the connection) cancels the handler's task.
+        s.cancel.emit(asio::cancellation_type::terminal);
+    }
+    s.wake.notify();
+    c.streams_.erase(it);
+    return 0;
+}
+
+}  // namespace
+
+task<void> serve_h2(h2_server server, std::list<h2_stoppable*>& registry, bool stopping,
+                    net::any_stream stream, std::string received, asio::ip::tcp::endpoint remote,
+                    std::unique_ptr<h2_upgrade_request> upgrade)
+{
+    connection c(server, registry, std::move(stream), remote);
+    co_await c.run(std::move(received), std::move(upgrade), stopping);
+}
+
+}  // namespace covet::http::detail
