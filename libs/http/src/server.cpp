@@ -10,6 +10,7 @@
 #include <covet/net/timer.hpp>
 
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <list>
 #include <optional>
+#include <type_traits>
 
 namespace covet::http {
 
@@ -60,10 +62,18 @@ constexpr std::size_t inline_body_limit = 64 * 1024;
 constexpr std::size_t flush_threshold = 256 * 1024;
 constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
-struct connection;
+// What a graceful stop needs of an HTTP/1.1 connection over any stream type.
+struct connection_base {
+    bool idle = false;
+    bool closing = false;
+    virtual void close_stream() noexcept = 0;
+
+protected:
+    ~connection_base() = default;
+};
 
 struct worker_state {
-    std::list<connection*> connections;
+    std::list<connection_base*> connections;
     std::list<detail::h2_stoppable*> h2_connections;
     std::size_t open = 0;
     bool stopping = false;
@@ -135,8 +145,11 @@ parser_limits parse_limits(const server_options& options)
 // trailers are decoded there, so reading never moves the head.
 constexpr std::size_t stream_window = 32 * 1024;
 
-struct connection {
-    connection(server::state& s, net::tcp_stream st)
+// One HTTP/1.1 connection over a tcp_stream or a tls_stream (compiled for
+// each, so that the plaintext path pays nothing for TLS).
+template <class Stream>
+struct connection final : connection_base {
+    connection(server::state& s, Stream st)
         : srv(s),
           stream(std::move(st)),
           parser(parse_limits(s.options)),
@@ -158,6 +171,8 @@ struct connection {
     }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
+
+    void close_stream() noexcept override { stream.close(); }
 
     std::string_view current() const noexcept { return {in.get() + begin, end - begin}; }
     std::size_t buffered() const noexcept { return end - begin; }
@@ -282,7 +297,8 @@ struct connection {
         }
         if (use_chunks) {
             stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
-            co_return (co_await stream.write(asio::buffer("0\r\n\r\n", 5))).has_value();
+            const auto last = co_await stream.write(asio::buffer("0\r\n\r\n", 5));
+            co_return last.has_value();
         }
         co_return true;
     }
@@ -290,6 +306,42 @@ struct connection {
     // sendfile(2) from the page cache straight to the socket; waits for
     // writability when the socket buffer is full.
     task<bool> send_file(const detail::file_body& file)
+    {
+        if constexpr (!std::is_same_v<Stream, net::tcp_stream>) {
+            co_return co_await send_file_copied(file);
+        } else {
+            co_return co_await send_file_zero_copy(file);
+        }
+    }
+
+    // TLS encrypts in user space: read the file in pieces and write them.
+    task<bool> send_file_copied(const detail::file_body& file)
+    {
+        std::unique_ptr<char[]> piece(new char[64 * 1024]);
+        std::uint64_t offset = file.offset;
+        std::uint64_t remaining = file.length;
+        stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
+        while (remaining > 0) {
+            const ssize_t n = ::pread(file.fd, piece.get(), std::min<std::uint64_t>(remaining, 64 * 1024),
+                                      static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                co_return false;  // the file shrank or failed under us
+            }
+            const auto written =
+                co_await stream.write(asio::buffer(piece.get(), static_cast<std::size_t>(n)));
+            if (!written) {
+                co_return false;
+            }
+            offset += static_cast<std::uint64_t>(n);
+            remaining -= static_cast<std::uint64_t>(n);
+        }
+        co_return true;
+    }
+
+    task<bool> send_file_zero_copy(const detail::file_body& file)
     {
         off_t offset = static_cast<off_t>(file.offset);
         std::uint64_t remaining = file.length;
@@ -569,7 +621,7 @@ struct connection {
     }
 
     server::state& srv;
-    net::tcp_stream stream;
+    Stream stream;
     asio::ip::tcp::endpoint remote;
     request_parser parser;
     chunked_decoder chunked;
@@ -579,16 +631,15 @@ struct connection {
     std::size_t end = 0;
     std::size_t max_buffer;
     std::string out;
-    bool idle = false;
-    bool closing = false;
     bool first_request = true;
     // run() returned because the client speaks HTTP/2 (the preface is in the buffer).
     bool to_h2 = false;
     worker_state* worker;
-    std::list<connection*>::iterator registration;
+    std::list<connection_base*>::iterator registration;
 };
 
-task<void> connection::run()
+template <class Stream>
+task<void> connection<Stream>::run()
 {
     const server_options& options = srv.options;
     for (;;) {
@@ -790,6 +841,9 @@ task<void> connection::run()
     }
 }
 
+template <class Stream>
+task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, Stream stream);
+
 task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
 {
     s->accepted.fetch_add(1, std::memory_order_relaxed);
@@ -804,11 +858,33 @@ task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
         stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         co_return;
     }
+    if (s->options.tls) {
+        net::tls_stream tls(std::move(stream), *s->options.tls);
+        tls.set_timeouts({.read = s->options.header_timeout, .write = s->options.write_timeout});
+        if (!co_await tls.handshake_server()) {
+            co_return;
+        }
+        if (s->options.http2.enabled && tls.alpn_protocol() == "h2") {
+            const auto remote = tls.remote_endpoint().value_or(asio::ip::tcp::endpoint{});
+            co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
+                                      worker.stopping, net::any_stream(std::move(tls)), std::string(),
+                                      remote);
+        } else {
+            co_await serve_http1(s, worker, std::move(tls));
+        }
+        co_return;
+    }
+    co_await serve_http1(s, worker, std::move(stream));
+}
+
+template <class Stream>
+task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, Stream stream)
+{
     std::optional<net::any_stream> h2_stream;
     std::string h2_received;
     asio::ip::tcp::endpoint remote;
     {
-        connection c(*s, std::move(stream));
+        connection<Stream> c(*s, std::move(stream));
         co_await c.run();
         if (c.to_h2) {
             h2_received.assign(c.current());
@@ -847,10 +923,10 @@ result<server> server::start(net::runtime& rt, server_options options, http::han
         // their current response (which then says Connection: close).
         s->stop_hooks.push_back(rt.on_stop(i, [w] {
             w->stopping = true;
-            for (connection* c : w->connections) {
+            for (connection_base* c : w->connections) {
                 c->closing = true;
                 if (c->idle) {
-                    c->stream.close();
+                    c->close_stream();
                 }
             }
             // HTTP/2: GOAWAY; open streams finish, then the connection closes.

@@ -116,3 +116,37 @@ TEST_CASE("h2c: nghttp sends a POST body and reads a streamed response")
     auto streamed = run_command("nghttp -t 20 " + s.url("/stream"));
     CHECK(streamed.output == "one two three");
 }
+
+TEST_CASE("TLS: ALPN h2 and http/1.1 on the same port")
+{
+    h2_server s({}, true);
+    auto h2 = run_command("curl -sk --http2 --max-time 10 -w ' %{http_version}' " + s.url("/hello"));
+    REQUIRE_MESSAGE(h2.status == 0, h2.output);
+    CHECK(h2.output == "Hello, World! 2");
+
+    auto h1 = run_command("curl -sk --http1.1 --max-time 10 -w ' %{http_version}' " + s.url("/hello"));
+    REQUIRE(h1.status == 0);
+    CHECK(h1.output == "Hello, World! 1.1");
+
+    // File bodies: pread + write over TLS for HTTP/1.1, DATA frames for h2.
+    auto expected = run_command("cksum < " + s.file.path);
+    for (const char* version : {"--http1.1", "--http2"}) {
+        auto file =
+            run_command(std::string("curl -sk --max-time 10 ") + version + " " + s.url("/file") + " | cksum");
+        CHECK_MESSAGE(file.output == expected.output, version);
+    }
+    auto posted = run_command("curl -sk --http2 --max-time 10 --data-binary 'over tls' " + s.url("/echo"));
+    CHECK(posted.output == "POST over tls");
+
+    // nghttp negotiates h2 with ALPN (it does not verify the certificate).
+    auto multiplexed = run_command("nghttp -m 20 -t 20 " + s.url("/concurrent"));
+    REQUIRE_MESSAGE(multiplexed.status == 0, multiplexed.output);
+    CHECK(multiplexed.output == std::string(20, 'c'));
+
+    // A plaintext client on the TLS port gets nowhere, and the server lives on.
+    auto plain = run_command("curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                             std::to_string(s.port()) + "/hello");
+    CHECK(plain.output != "200");
+    auto again = run_command("curl -sk --http2 --max-time 10 " + s.url("/hello"));
+    CHECK(again.output == "Hello, World!");
+}

@@ -5,6 +5,7 @@
 #include <covet/http/server.hpp>
 #include <covet/net/spawn.hpp>
 #include <covet/net/timer.hpp>
+#include <covet/net/tls.hpp>
 
 #include <doctest/doctest.h>
 
@@ -134,10 +135,18 @@ inline task<response> h2_handler(request& req, const std::string& file_path)
 }
 
 struct h2_server {
-    explicit h2_server(server_options options = {}, std::size_t threads = 1)
-        : file(1024 * 1024 + 17), rt(make_runtime_options(threads))
+    explicit h2_server(server_options options = {}, bool use_tls = false, std::size_t threads = 1)
+        : file(1024 * 1024 + 17), rt(make_runtime_options(threads)), tls(use_tls)
     {
         options.listen.address = "127.0.0.1";
+        if (use_tls) {
+            auto certificate = net::make_self_signed_certificate();
+            REQUIRE(certificate.has_value());
+            auto context = net::tls_context::server(certificate->certificate_pem,
+                                                    certificate->private_key_pem, {"h2", "http/1.1"});
+            REQUIRE(context.has_value());
+            options.tls = std::move(*context);
+        }
         options.limits.max_body = 16 * 1024 * 1024;
         options.stream_body_if = [](const request& req) { return req.path().starts_with("/streamed/"); };
         std::string file_path = file.path;
@@ -164,11 +173,13 @@ struct h2_server {
     std::uint16_t port() const { return srv->port(); }
     std::string url(std::string_view path) const
     {
-        return "http://127.0.0.1:" + std::to_string(port()) + std::string(path);
+        return (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port()) +
+               std::string(path);
     }
 
     temp_file file;
     net::runtime rt;
+    bool tls;
     std::optional<server> srv;
 };
 

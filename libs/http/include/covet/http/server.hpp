@@ -18,11 +18,13 @@
 #include <covet/net/listener.hpp>
 #include <covet/net/runtime.hpp>
 #include <covet/net/task.hpp>
+#include <covet/net/tls.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace covet::http {
@@ -71,6 +73,10 @@ struct server_options {
     std::function<bool(const request&)> stream_body_if{};
     /// HTTP/2 settings and limits.
     http2_options http2{};
+    /// Serve HTTPS on this port: every connection starts with a TLS
+    /// handshake; ALPN "h2" selects HTTP/2, anything else HTTP/1.1. Make the
+    /// context with tls_context::server(cert, key, {"h2", "http/1.1"}).
+    std::optional<net::tls_context> tls{};
 };
 
 /// Handles one request. Called on the connection's worker thread.
