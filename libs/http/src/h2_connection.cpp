@@ -986,7 +986,97 @@ int connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::u
     return 0;
 }
 
+// base64url without padding (RFC 4648 5), as HTTP2-Settings carries it.
+bool decode_base64url(std::string_view text, std::string& out)
+{
+    std::uint32_t bits = 0;
+    int count = 0;
+    for (char ch : text) {
+        int v = -1;
+        if (ch >= 'A' && ch <= 'Z') {
+            v = ch - 'A';
+        } else if (ch >= 'a' && ch <= 'z') {
+            v = ch - 'a' + 26;
+        } else if (ch >= '0' && ch <= '9') {
+            v = ch - '0' + 52;
+        } else if (ch == '-') {
+            v = 62;
+        } else if (ch == '_') {
+            v = 63;
+        } else if (ch == '=') {
+            break;
+        } else {
+            return false;
+        }
+        bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            out.push_back(static_cast<char>((bits >> count) & 0xff));
+        }
+    }
+    return true;
+}
+
+bool has_token(std::string_view list, std::string_view token)
+{
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+            item.remove_suffix(1);
+        }
+        if (iequals(item, token)) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
 }  // namespace
+
+std::unique_ptr<h2_upgrade_request> h2c_upgrade_request(const request_head& head, std::string_view body)
+{
+    if (head.version_minor != 1 || !has_token(head.find(known_header::upgrade), "h2c")) {
+        return nullptr;
+    }
+    std::string_view settings;
+    int settings_fields = 0;
+    for (const header& h : head.headers) {
+        if (iequals(h.name, "http2-settings")) {
+            settings = h.value;
+            ++settings_fields;
+        }
+    }
+    auto upgrade = std::make_unique<h2_upgrade_request>();
+    // Exactly one HTTP2-Settings (RFC 7540 3.2.1), a whole number of 6-byte settings.
+    if (settings_fields != 1 || !decode_base64url(settings, upgrade->settings) ||
+        upgrade->settings.size() % 6 != 0) {
+        return nullptr;
+    }
+    upgrade->method = head.method_name;
+    upgrade->target = head.target;
+    upgrade->fields.reserve(head.headers.size());
+    for (const header& h : head.headers) {
+        // Hop-by-hop fields stay with the HTTP/1.1 hop.
+        if (iequals(h.name, "connection") || iequals(h.name, "upgrade") ||
+            iequals(h.name, "http2-settings") || iequals(h.name, "keep-alive") ||
+            iequals(h.name, "transfer-encoding") || iequals(h.name, "proxy-connection") ||
+            iequals(h.name, "te")) {
+            continue;
+        }
+        upgrade->fields.emplace_back(std::string(h.name), std::string(h.value));
+    }
+    upgrade->body.assign(body);
+    return upgrade;
+}
 
 task<void> serve_h2(h2_server server, std::list<h2_stoppable*>& registry, bool stopping,
                     net::any_stream stream, std::string received, asio::ip::tcp::endpoint remote,

@@ -15,6 +15,8 @@
 #include <list>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace covet::http::detail {
 
@@ -46,6 +48,10 @@ struct h2_upgrade_request {
     std::string body;
     std::string settings;  ///< decoded HTTP2-Settings payload
 };
+
+/// The h2c upgrade of an HTTP/1.1 request (Upgrade: h2c with one valid
+/// HTTP2-Settings field), or nullptr when the request does not ask for one.
+std::unique_ptr<h2_upgrade_request> h2c_upgrade_request(const request_head& head, std::string_view body);
 
 /// Serves one HTTP/2 connection until it closes. `received` holds the bytes
 /// already read (they start with the preface, unless `upgrade` is set). The

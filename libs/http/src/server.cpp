@@ -632,8 +632,10 @@ struct connection final : connection_base {
     std::size_t max_buffer;
     std::string out;
     bool first_request = true;
-    // run() returned because the client speaks HTTP/2 (the preface is in the buffer).
+    // run() returned because the client speaks HTTP/2 (the preface is in the
+    // buffer, or follows the h2c upgrade request).
     bool to_h2 = false;
+    std::unique_ptr<detail::h2_upgrade_request> h2_upgrade;
     worker_state* worker;
     std::list<connection_base*>::iterator registration;
 };
@@ -756,6 +758,24 @@ task<void> connection<Stream>::run()
                 body = std::string_view(in.get() + begin + head_size, chunked.decoded_size());
                 trailers = chunked.trailers();
                 consumed = head_size + chunked.raw_pos();
+            }
+        }
+
+        // An h2c upgrade (RFC 7540 3.2, cleartext only): 101, then this
+        // request is answered as stream 1 of the HTTP/2 connection.
+        if constexpr (std::is_same_v<Stream, net::tcp_stream>) {
+            if (!streamed && options.http2.enabled && !parser.head().find(known_header::upgrade).empty()) {
+                h2_upgrade = detail::h2c_upgrade_request(parser.head(), body);
+                if (h2_upgrade) {
+                    out.append(
+                        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+                    if (!co_await flush()) {
+                        co_return;
+                    }
+                    begin += consumed;
+                    to_h2 = true;
+                    co_return;
+                }
             }
         }
 
@@ -883,6 +903,7 @@ task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, S
     std::optional<net::any_stream> h2_stream;
     std::string h2_received;
     asio::ip::tcp::endpoint remote;
+    std::unique_ptr<detail::h2_upgrade_request> upgrade;
     {
         connection<Stream> c(*s, std::move(stream));
         co_await c.run();
@@ -890,11 +911,13 @@ task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, S
             h2_received.assign(c.current());
             remote = c.remote;
             h2_stream.emplace(std::move(c.stream));
+            upgrade = std::move(c.h2_upgrade);
         }
     }
     if (h2_stream) {
         co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
-                                  worker.stopping, std::move(*h2_stream), std::move(h2_received), remote);
+                                  worker.stopping, std::move(*h2_stream), std::move(h2_received), remote,
+                                  std::move(upgrade));
     }
 }
 

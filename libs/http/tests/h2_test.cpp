@@ -150,3 +150,25 @@ TEST_CASE("TLS: ALPN h2 and http/1.1 on the same port")
     auto again = run_command("curl -sk --http2 --max-time 10 " + s.url("/hello"));
     CHECK(again.output == "Hello, World!");
 }
+
+TEST_CASE("h2c upgrade from HTTP/1.1: the upgrading request is answered as stream 1")
+{
+    h2_server s;
+    auto r = run_command("curl -s --http2 --max-time 10 -w ' %{http_version}' " + s.url("/host?q=up"));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    CHECK(r.output == "127.0.0.1:" + std::to_string(s.port()) + " GET up 2");
+
+    auto verbose = run_command("curl -sv --http2 --max-time 10 " + s.url("/hello") + " 2>&1");
+    CHECK(verbose.output.find("HTTP/1.1 101 Switching Protocols") != std::string::npos);
+    CHECK(verbose.output.find("HTTP/2 200") != std::string::npos);
+
+    // nghttp -u upgrades, then multiplexes more streams on the same connection.
+    auto multi = run_command("nghttp -u -m 10 -t 20 " + s.url("/concurrent"));
+    REQUIRE_MESSAGE(multi.status == 0, multi.output);
+    CHECK(multi.output == std::string(10, 'c'));
+
+    // The request body of the upgrading request reaches the handler.
+    auto posted = run_command("nghttp -u -t 20 -d " + s.file.path + " " + s.url("/size"));
+    REQUIRE_MESSAGE(posted.status == 0, posted.output);
+    CHECK(posted.output.rfind(std::to_string(s.file.size) + " ", 0) == 0);
+}
