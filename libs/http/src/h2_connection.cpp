@@ -67,6 +67,28 @@ private:
     bool signalled_ = false;
 };
 
+// Allows `burst` events at once and `per_second` on average after that.
+class token_bucket {
+public:
+    explicit token_bucket(std::uint32_t burst) : tokens_(burst), last_(std::chrono::steady_clock::now()) {}
+    bool take(std::uint32_t burst, std::uint32_t per_second) noexcept
+    {
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - last_).count();
+        last_ = now;
+        tokens_ = std::min<double>(burst, tokens_ + elapsed * per_second);
+        if (tokens_ < 1.0) {
+            return false;
+        }
+        tokens_ -= 1.0;
+        return true;
+    }
+
+private:
+    double tokens_;
+    std::chrono::steady_clock::time_point last_;
+};
+
 std::string_view view(nghttp2_rcbuf* buffer) noexcept
 {
     const nghttp2_vec v = nghttp2_rcbuf_get_buf(buffer);
@@ -126,7 +148,8 @@ struct h2_stream final : body_source, body_writer {
     std::string_view pending;  // memory body not yet framed, or the producer's current piece
     std::uint64_t file_offset = 0;
     std::uint64_t file_remaining = 0;
-    std::size_t unwritten = 0;  // framed bytes of `pending` not yet written to the socket
+    std::size_t unwritten = 0;   // framed bytes of `pending` not yet written to the socket
+    std::size_t unconsumed = 0;  // buffered body bytes not yet acknowledged (connection over its budget)
     bool producer_done = false;
     // Lifetime.
     bool closed = false;
@@ -152,6 +175,8 @@ public:
           remote(peer),
           writer_wake(stream.get_executor()),
           all_done(stream.get_executor()),
+          resets_(s.options->http2.reset_burst),
+          control_frames_(s.options->http2.control_frame_burst),
           registry_(registry)
     {
         registration_ = registry_.insert(registry_.end(), this);
@@ -223,6 +248,20 @@ private:
     static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code,
                                void* self);
 
+    static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* frame, void* self);
+    // Ends the connection with GOAWAY(ENHANCE_YOUR_CALM); the callback that
+    // calls it returns NGHTTP2_ERR_CALLBACK_FAILURE, so nothing more is read.
+    int abuse() noexcept
+    {
+        nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    bool count_reset() noexcept
+    {
+        return resets_.take(options.http2.reset_burst, options.http2.resets_per_second);
+    }
+    void release_body(h2_stream& s);
+
     h2_stream* find(std::int32_t id) const noexcept
     {
         return static_cast<h2_stream*>(nghttp2_session_get_stream_user_data(session, id));
@@ -230,6 +269,11 @@ private:
     void body_done(h2_stream& s);
 
     std::unique_ptr<char[]> in;
+    token_bucket resets_;
+    token_bucket control_frames_;
+    std::uint32_t continuations_ = 0;
+    std::size_t handlers_running_ = 0;
+    std::size_t buffered_body_bytes_ = 0;  // over all streams, for max_buffered_body_per_connection
     std::unordered_map<std::int32_t, std::shared_ptr<h2_stream>> streams_;
     std::vector<std::shared_ptr<h2_stream>> ready_;
     // The write batch being collected: copied frame bytes, borrowed body bytes
@@ -343,6 +387,7 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, on_begin_frame);
 
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) {
@@ -352,6 +397,14 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
     // Request bodies are acknowledged (WINDOW_UPDATE) as handlers consume them.
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
+    nghttp2_option_set_max_settings(option, options.http2.max_settings_entries);
+#ifdef COVET_NGHTTP2_HAS_RESET_RATE_LIMIT
+    nghttp2_option_set_stream_reset_rate_limit(option, options.http2.reset_burst,
+                                               options.http2.resets_per_second);
+#endif
+#ifdef COVET_NGHTTP2_HAS_MAX_CONTINUATIONS
+    nghttp2_option_set_max_continuations(option, options.http2.max_continuations);
+#endif
     const int rv = nghttp2_session_server_new2(&session, callbacks, this, option);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
@@ -426,10 +479,9 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
             if (n.error() == errc::timed_out && !streams_.empty()) {
                 continue;
             }
-            if (n.error() == errc::timed_out) {
-                begin_shutdown();
-                // Give the GOAWAY a moment to leave, then close.
-                co_await all_done.wait(100ms);
+            if (n.error() == errc::timed_out && !shutting_down) {
+                begin_shutdown();  // GOAWAY; the writer ends the wait once it is out
+                continue;
             }
             break;
         }
@@ -462,6 +514,20 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     }
     streams_.clear();
     ready_.clear();
+    // Half-close and drain briefly: closing with unread input would send a
+    // TCP reset, and the client could lose our GOAWAY with it.
+    if (stream.is_open()) {
+        std::error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        stream.set_timeouts({.read = 300ms, .write = {}});
+        for (std::size_t drained = 0; drained < 1024 * 1024;) {
+            auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
+            if (!n) {
+                break;
+            }
+            drained += *n;
+        }
+    }
     stream.close();
 }
 
@@ -471,8 +537,13 @@ bool connection::feed(const char* data, std::size_t size)
         const ssize_t consumed =
             nghttp2_session_mem_recv(session, reinterpret_cast<const std::uint8_t*>(data), size);
         if (consumed < 0) {
-            // Bad preface, flood detected, out of memory: nghttp2 queued a
-            // GOAWAY where one is due; the writer sends it, then we close.
+            // Bad preface, a flood nghttp2 detected (too many CONTINUATION
+            // frames or unread ACKs), a callback that called abuse(): the
+            // writer sends the GOAWAY (ours, or this one), then we close.
+            const std::uint32_t code = consumed == NGHTTP2_ERR_CALLBACK_FAILURE   ? NGHTTP2_INTERNAL_ERROR
+                                       : consumed == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? NGHTTP2_PROTOCOL_ERROR
+                                                                                  : NGHTTP2_ENHANCE_YOUR_CALM;
+            nghttp2_session_terminate_session(session, code);
             dead = true;
             writer_wake.notify();
             return false;
@@ -498,7 +569,13 @@ void connection::launch(std::shared_ptr<h2_stream> s)
     if (s->closed || dead) {
         return;
     }
+    // Handlers of reset streams may still be unwinding: bound how many run.
+    if (handlers_running_ >= 2 * std::size_t{options.http2.max_concurrent_streams}) {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+        return;
+    }
     s->handler_running = true;
+    ++handlers_running_;
     ++tasks;
     auto slot = s->cancel.slot();
     asio::co_spawn(stream.get_executor(), run_stream(*this, std::move(s)),
@@ -555,6 +632,8 @@ task<void> connection::run_stream(connection& c, std::shared_ptr<h2_stream> s)
         // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
     }
     s->handler_running = false;
+    --c.handlers_running_;
+    c.release_body(*s);
     c.task_finished();
 }
 
@@ -737,7 +816,8 @@ void connection::close_if_finished() noexcept
     // After a GOAWAY with no stream left, or a connection error, nghttp2 wants
     // neither to read nor to write: the reader is woken by the close.
     if (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0) {
-        stream.close();
+        std::error_code ignored;
+        stream.socket().cancel(ignored);  // ends the reader's wait; teardown closes
     }
 }
 
@@ -868,6 +948,9 @@ int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_
     s->header_list_bytes += n.size() + v.size() + 32;
     if (s->header_list_bytes > c.options.http2.max_header_list_size ||
         s->fields.size() + s->trailer_fields.size() >= c.options.limits.max_headers) {
+        if (!c.count_reset()) {
+            return c.abuse();
+        }
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     nghttp2_rcbuf_incref(name);
@@ -895,8 +978,19 @@ int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_
 int connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self)
 {
     auto& c = *static_cast<connection*>(self);
-    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
+    const bool ack = (frame->hd.flags & NGHTTP2_FLAG_ACK) != 0;
+    switch (frame->hd.type) {
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_DATA: break;
+    case NGHTTP2_RST_STREAM: return c.count_reset() ? 0 : c.abuse();
+    case NGHTTP2_PING:
+    case NGHTTP2_SETTINGS:
+        if (!ack && !c.control_frames_.take(c.options.http2.control_frame_burst,
+                                            c.options.http2.control_frames_per_second)) {
+            return c.abuse();
+        }
         return 0;
+    default: return 0;
     }
     h2_stream* s = c.find(frame->hd.stream_id);
     if (s == nullptr) {
@@ -962,8 +1056,46 @@ int connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32
     s->body.append(reinterpret_cast<const char*>(data), length);
     if (s->streamed_request) {
         s->wake.notify();  // consumed (WINDOW_UPDATE) as the handler reads it
-    } else {
+        return 0;
+    }
+    // Buffered bodies are acknowledged at once while the connection's budget
+    // allows; past it the client waits until handlers release theirs.
+    c.buffered_body_bytes_ += length;
+    if (c.buffered_body_bytes_ <= c.options.http2.max_buffered_body_per_connection) {
         nghttp2_session_consume(session, stream_id, length);
+    } else {
+        s->unconsumed += length;
+    }
+    return 0;
+}
+
+void connection::release_body(h2_stream& s)
+{
+    if (s.streamed_request) {
+        return;
+    }
+    buffered_body_bytes_ -= std::min(buffered_body_bytes_, s.body.size());
+    s.body = std::string();
+    if (dead) {
+        return;
+    }
+    for (auto& [id, other] : streams_) {
+        if (other->unconsumed > 0 && buffered_body_bytes_ <= options.http2.max_buffered_body_per_connection) {
+            nghttp2_session_consume(session, id, other->unconsumed);
+            other->unconsumed = 0;
+            writer_wake.notify();
+        }
+    }
+}
+
+int connection::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* frame, void* self)
+{
+    auto& c = *static_cast<connection*>(self);
+    if (frame->type == NGHTTP2_HEADERS) {
+        c.continuations_ = 0;
+    } else if (frame->type == NGHTTP2_CONTINUATION &&
+               ++c.continuations_ > c.options.http2.max_continuations) {
+        return c.abuse();
     }
     return 0;
 }

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <thread>
+
 using namespace covet::http;
 using namespace covet::http::testing;
 
@@ -171,4 +174,166 @@ TEST_CASE("h2c upgrade from HTTP/1.1: the upgrading request is answered as strea
     auto posted = run_command("nghttp -u -t 20 -d " + s.file.path + " " + s.url("/size"));
     REQUIRE_MESSAGE(posted.status == 0, posted.output);
     CHECK(posted.output.rfind(std::to_string(s.file.size) + " ", 0) == 0);
+}
+
+namespace {
+
+constexpr std::uint8_t data_frame = 0, headers_frame = 1, rst_stream_frame = 3, goaway_frame = 7;
+constexpr long enhance_your_calm = 0xb;
+
+bool response_complete(const raw_h2::frame& f, std::uint32_t stream)
+{
+    return f.stream == stream && (f.type == data_frame || f.type == headers_frame) && (f.flags & 0x1) != 0;
+}
+
+}  // namespace
+
+TEST_CASE("RST_STREAM cancels the handler's task; the connection lives on")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    const int started = handlers_started.load();
+    const int cancelled = handlers_cancelled.load();
+    REQUIRE(c.request(1, "/wait"));
+    for (int i = 0; i < 100 && handlers_started.load() == started; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(handlers_started.load() == started + 1);
+    REQUIRE(c.reset(1));
+    for (int i = 0; i < 200 && handlers_cancelled.load() == cancelled; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(handlers_cancelled.load() == cancelled + 1);
+
+    REQUIRE(c.request(3, "/hello"));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 3); }));
+    for (const auto& f : c.frames) {
+        CHECK(f.stream != 1);  // nothing more for the reset stream
+    }
+}
+
+TEST_CASE("RST_STREAM mid-body: a 10 MiB response and a streamed upload, reset halfway")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    REQUIRE(c.request(1, "/big?n=10485760"));
+    REQUIRE(c.read_until([](const raw_h2::frame& f) { return f.type == data_frame && f.stream == 1; }));
+    REQUIRE(c.reset(1));
+
+    REQUIRE(c.request(3, "/streamed/size", false, "POST"));
+    REQUIRE(c.data(3, std::string(8000, 'u'), false));
+    REQUIRE(c.reset(3));
+
+    REQUIRE(c.request(5, "/hello"));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 5); }));
+    CHECK(c.goaway_code(0ms) == -1);
+}
+
+TEST_CASE("GOAWAY on graceful stop: open streams finish, new ones are refused")
+{
+    auto s = std::make_unique<h2_server>();
+    raw_h2 c(s->port());
+    REQUIRE(c.preface());
+    REQUIRE(c.request(1, "/concurrent"));  // answers after 100 ms
+    std::this_thread::sleep_for(30ms);
+    s->rt.request_stop();
+    CHECK(c.read_until([](const raw_h2::frame& f) { return f.type == goaway_frame; }, 2s));
+    CHECK(c.goaway_code(0ms) == 0);  // NO_ERROR
+    CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 1); }, 2s));
+    CHECK(c.wait_closed(3s));
+    s.reset();
+}
+
+TEST_CASE("idle HTTP/2 connections end with GOAWAY after the keep-alive timeout")
+{
+    server_options options;
+    options.keep_alive_timeout = 200ms;
+    h2_server s(options);
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    REQUIRE(c.request(1, "/hello"));
+    REQUIRE(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 1); }));
+    CHECK(c.goaway_code(2s) == 0);
+    CHECK(c.wait_closed(2s));
+}
+
+TEST_CASE("attack: rapid reset (CVE-2023-44487) ends the connection with ENHANCE_YOUR_CALM")
+{
+    server_options options;
+    options.http2.reset_burst = 100;
+    options.http2.resets_per_second = 10;
+    h2_server s(options);
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    const int started = handlers_started.load();
+    std::string burst;
+    for (std::uint32_t id = 1; id < 2 * 1000; id += 2) {
+        burst += raw_h2::make_frame(1, 0x5, id, c.header_block("GET", "/wait"));
+        burst += raw_h2::make_frame(3, 0, id, raw_h2::u32(NGHTTP2_CANCEL));
+    }
+    (void)c.send(burst);  // the server may close before it read everything
+    const long code = c.goaway_code(5s);
+    CHECK((code == enhance_your_calm || code == NGHTTP2_INTERNAL_ERROR));
+    CHECK(c.wait_closed(5s));
+    // Streams reset in the same read never reach a handler.
+    CHECK(handlers_started.load() - started < 200);
+    // The server still serves others.
+    auto r = run_command("curl -s --http2-prior-knowledge --max-time 10 " + s.url("/hello"));
+    CHECK(r.output == "Hello, World!");
+}
+
+TEST_CASE("attack: CONTINUATION flood ends the connection")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    const std::string block = c.header_block("GET", "/hello");
+    std::string flood = raw_h2::make_frame(1, 0x1, 1, block);  // HEADERS without END_HEADERS
+    // Each CONTINUATION carries one more literal field ("x: y").
+    const std::string fragment = raw_h2::make_frame(9, 0, 1, std::string_view("\x40\x01x\x01y", 5));
+    for (int i = 0; i < 10000; ++i) {
+        flood += fragment;
+    }
+    (void)c.send(flood);
+    CHECK(c.goaway_code(5s) > 0);
+    CHECK(c.wait_closed(5s));
+}
+
+TEST_CASE("attack: HPACK bomb: the stream is reset at the header list limit, memory stays small")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    // One 4000-byte field stored in the dynamic table, then 12000 one-byte
+    // references to it: 48 MB of decoded fields from a 12 KB frame.
+    std::string block = "\x82\x86\x84";  // :method GET, :scheme http, :path /
+    block += '\x40';                     // literal with incremental indexing, new name
+    block += '\x06';
+    block += "x-bomb";
+    block += "\x7f\xa1\x1e";  // value length 4000 (7-bit prefix integer)
+    block += std::string(4000, 'b');
+    block += std::string(12000, '\xbe');  // indexed field 62: the entry above
+    REQUIRE(c.send(raw_h2::make_frame(1, 0x5, 1, block)));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return f.type == rst_stream_frame && f.stream == 1; }));
+    // A well-behaved request on the same connection is still answered.
+    REQUIRE(c.request(3, "/hello"));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 3); }));
+}
+
+TEST_CASE("attack: PING and SETTINGS floods end the connection with ENHANCE_YOUR_CALM")
+{
+    for (const std::uint8_t type : {std::uint8_t{6}, std::uint8_t{4}}) {
+        h2_server s;
+        raw_h2 c(s.port());
+        REQUIRE(c.preface());
+        std::string flood;
+        for (int i = 0; i < 5000; ++i) {
+            flood += raw_h2::make_frame(type, 0, 0, type == 6 ? std::string(8, 'p') : std::string());
+        }
+        (void)c.send(flood);
+        CHECK_MESSAGE(c.goaway_code(5s) == enhance_your_calm, "frame type " << int(type));
+        CHECK(c.wait_closed(5s));
+    }
 }

@@ -205,3 +205,204 @@ inline command_result run_command(const std::string& command)
 }
 
 }  // namespace covet::http::testing
+
+#include <nghttp2/nghttp2.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <functional>
+#include <vector>
+
+namespace covet::http::testing {
+
+/// A hand-driven HTTP/2 client over a blocking socket: frames are written as
+/// raw bytes (so that abusive sequences can be sent), request headers are
+/// encoded with nghttp2's HPACK deflater, received frames are split but their
+/// header blocks are not decoded.
+struct raw_h2 {
+    struct frame {
+        std::uint8_t type;
+        std::uint8_t flags;
+        std::uint32_t stream;
+        std::string payload;
+    };
+
+    explicit raw_h2(std::uint16_t port)
+    {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+        timeval timeout{0, 50 * 1000};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+        timeval send_timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        REQUIRE(nghttp2_hd_deflate_new(&deflater, 4096) == 0);
+    }
+    ~raw_h2()
+    {
+        nghttp2_hd_deflate_del(deflater);
+        ::close(fd);
+    }
+    raw_h2(const raw_h2&) = delete;
+    raw_h2& operator=(const raw_h2&) = delete;
+
+    static std::string make_frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                                  std::string_view payload)
+    {
+        std::string f;
+        const auto n = payload.size();
+        f.push_back(static_cast<char>(n >> 16));
+        f.push_back(static_cast<char>(n >> 8));
+        f.push_back(static_cast<char>(n));
+        f.push_back(static_cast<char>(type));
+        f.push_back(static_cast<char>(flags));
+        f.push_back(static_cast<char>((stream >> 24) & 0x7f));
+        f.push_back(static_cast<char>(stream >> 16));
+        f.push_back(static_cast<char>(stream >> 8));
+        f.push_back(static_cast<char>(stream));
+        f.append(payload);
+        return f;
+    }
+    static std::string u32(std::uint32_t v)
+    {
+        return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                static_cast<char>(v)};
+    }
+
+    /// False once the server closed or reset the connection.
+    bool send(std::string_view bytes)
+    {
+        while (!bytes.empty()) {
+            const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    /// The preface, empty SETTINGS and a large connection window (responses
+    /// to reset streams must not use it all up).
+    bool preface()
+    {
+        return send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + make_frame(4, 0, 0, "") +
+                    make_frame(8, 0, 0, u32(1u << 30)));
+    }
+
+    std::string header_block(std::string_view method, std::string_view path,
+                             std::vector<std::pair<std::string, std::string>> extra = {})
+    {
+        std::vector<std::pair<std::string, std::string>> fields{{":method", std::string(method)},
+                                                                {":scheme", "http"},
+                                                                {":path", std::string(path)},
+                                                                {":authority", "127.0.0.1"}};
+        fields.insert(fields.end(), extra.begin(), extra.end());
+        std::vector<nghttp2_nv> nv;
+        for (auto& [name, value] : fields) {
+            nv.push_back({reinterpret_cast<std::uint8_t*>(name.data()),
+                          reinterpret_cast<std::uint8_t*>(value.data()), name.size(), value.size(),
+                          NGHTTP2_NV_FLAG_NONE});
+        }
+        std::string block(nghttp2_hd_deflate_bound(deflater, nv.data(), nv.size()), '\0');
+        const auto n = nghttp2_hd_deflate_hd(deflater, reinterpret_cast<std::uint8_t*>(block.data()),
+                                             block.size(), nv.data(), nv.size());
+        REQUIRE(n >= 0);
+        block.resize(static_cast<std::size_t>(n));
+        return block;
+    }
+    /// HEADERS (END_HEADERS, and END_STREAM unless a body follows).
+    bool request(std::uint32_t stream, std::string_view path, bool end_stream = true,
+                 std::string_view method = "GET")
+    {
+        return send(make_frame(1, end_stream ? 0x5 : 0x4, stream, header_block(method, path)));
+    }
+    bool data(std::uint32_t stream, std::string_view bytes, bool end_stream)
+    {
+        return send(make_frame(0, end_stream ? 0x1 : 0x0, stream, bytes));
+    }
+    bool reset(std::uint32_t stream, std::uint32_t code = NGHTTP2_CANCEL)
+    {
+        return send(make_frame(3, 0, stream, u32(code)));
+    }
+
+    /// Reads frames until `done` says so, the server closes, or `limit` passes.
+    /// SETTINGS are acknowledged. True when `done` was satisfied.
+    bool read_until(const std::function<bool(const frame&)>& done, std::chrono::milliseconds limit = 5s)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            while (buffer.size() >= 9) {
+                const std::size_t n = (static_cast<std::uint8_t>(buffer[0]) << 16) |
+                                      (static_cast<std::uint8_t>(buffer[1]) << 8) |
+                                      static_cast<std::uint8_t>(buffer[2]);
+                if (buffer.size() < 9 + n) {
+                    break;
+                }
+                frame f{static_cast<std::uint8_t>(buffer[3]), static_cast<std::uint8_t>(buffer[4]),
+                        (static_cast<std::uint32_t>(static_cast<std::uint8_t>(buffer[5]) & 0x7f) << 24) |
+                            (static_cast<std::uint32_t>(static_cast<std::uint8_t>(buffer[6])) << 16) |
+                            (static_cast<std::uint32_t>(static_cast<std::uint8_t>(buffer[7])) << 8) |
+                            static_cast<std::uint32_t>(static_cast<std::uint8_t>(buffer[8])),
+                        buffer.substr(9, n)};
+                buffer.erase(0, 9 + n);
+                if (f.type == 4 && (f.flags & 1) == 0) {
+                    (void)send(make_frame(4, 1, 0, ""));
+                }
+                frames.push_back(f);
+                if (done(frames.back())) {
+                    return true;
+                }
+            }
+            if (closed) {
+                return false;
+            }
+            char chunk[16384];
+            const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+            if (n > 0) {
+                buffer.append(chunk, static_cast<std::size_t>(n));
+            } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                closed = true;
+            }
+        }
+        return false;
+    }
+    /// The GOAWAY's error code once one arrived (reading up to `limit`), else -1.
+    long goaway_code(std::chrono::milliseconds limit = 5s)
+    {
+        for (const frame& f : frames) {
+            if (f.type == 7) {
+                return static_cast<long>(static_cast<std::uint8_t>(f.payload[4]) << 24 |
+                                         static_cast<std::uint8_t>(f.payload[5]) << 16 |
+                                         static_cast<std::uint8_t>(f.payload[6]) << 8 |
+                                         static_cast<std::uint8_t>(f.payload[7]));
+            }
+        }
+        if (read_until([](const frame& f) { return f.type == 7; }, limit)) {
+            return goaway_code(0ms);
+        }
+        return -1;
+    }
+    /// Waits until the server closed the connection.
+    bool wait_closed(std::chrono::milliseconds limit = 5s)
+    {
+        (void)read_until([](const frame&) { return false; }, limit);
+        return closed;
+    }
+
+    int fd = -1;
+    nghttp2_hd_deflater* deflater = nullptr;
+    std::string buffer;
+    std::vector<frame> frames;
+    bool closed = false;
+};
+
+}  // namespace covet::http::testing

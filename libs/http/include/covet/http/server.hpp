@@ -47,6 +47,23 @@ struct http2_options {
     std::uint32_t max_header_list_size = 64 * 1024;
     /// SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the client may use.
     std::uint32_t header_table_size = 4096;
+
+    // Abuse limits; past one the connection ends with GOAWAY(ENHANCE_YOUR_CALM).
+    // Rates are token buckets: `burst` at once, then `per_second` on average.
+    /// Streams reset by the client, or by the server for exceeding a limit
+    /// (rapid reset, CVE-2023-44487; HPACK bombs).
+    std::uint32_t reset_burst = 1000;
+    std::uint32_t resets_per_second = 33;
+    /// PING and SETTINGS frames (ping/settings flood).
+    std::uint32_t control_frame_burst = 1000;
+    std::uint32_t control_frames_per_second = 100;
+    /// CONTINUATION frames after one HEADERS frame (CONTINUATION flood, CVE-2024-27316).
+    std::uint32_t max_continuations = 8;
+    /// Entries in one SETTINGS frame.
+    std::uint32_t max_settings_entries = 32;
+    /// Request content buffered by one connection (over all its streams)
+    /// before the server stops acknowledging more with WINDOW_UPDATE.
+    std::size_t max_buffered_body_per_connection = 16 * 1024 * 1024;
 };
 
 struct server_options {
