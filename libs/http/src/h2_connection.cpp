@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace covet::http::detail {
@@ -30,6 +33,9 @@ using namespace std::chrono_literals;
 constexpr std::size_t read_buffer_size = 16 * 1024;
 // One gather write carries at most this much; more waits for the next one.
 constexpr std::size_t write_batch_limit = 256 * 1024;
+// DATA payloads from this size on are written from the response's memory
+// (NGHTTP2_DATA_FLAG_NO_COPY) instead of being copied into the batch.
+constexpr std::size_t borrow_threshold = 4096;
 
 // A wake-up for one waiting coroutine: a timer that never expires on its own
 // and is cancelled to wake the waiter. notify() before wait() is not lost.
@@ -44,6 +50,7 @@ public:
         signalled_ = true;
         timer_.cancel();
     }
+    void reset() noexcept { signalled_ = false; }
     // Waits for notify(); false when `limit` (if non-zero) passed first.
     task<bool> wait(std::chrono::milliseconds limit = {})
     {
@@ -89,6 +96,127 @@ private:
     std::chrono::steady_clock::time_point last_;
 };
 
+// nghttp2's allocations (streams, frames, header buffers: several per
+// request) from per-thread free lists of 64-byte size classes. glibc's
+// per-thread cache holds 7 blocks per size, too few for hundreds of open
+// streams, and its slow path showed up as 15% of the HTTP/2 server's time.
+// A session lives on one thread, so its blocks are freed where they were
+// allocated. Each block starts with a 16-byte header: its class (or the
+// size of a large block, which goes straight to malloc).
+class block_pool {
+public:
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t classes = 16;  // up to 1 KiB
+    static constexpr std::size_t header = 16;
+    static constexpr std::size_t keep_per_class = 4096;
+
+    ~block_pool()
+    {
+        for (void* head : free_) {
+            while (head != nullptr) {
+                void* next = *static_cast<void**>(head);
+                std::free(head);
+                head = next;
+            }
+        }
+    }
+
+    void* allocate(std::size_t size) noexcept
+    {
+        const std::size_t cls = size == 0 ? 0 : (size - 1) / granule;
+        if (cls >= classes) {
+            auto* block = static_cast<std::size_t*>(std::malloc(header + size));
+            if (block == nullptr) {
+                return nullptr;
+            }
+            block[0] = classes + size;  // large: the size, offset past the class numbers
+            return reinterpret_cast<char*>(block) + header;
+        }
+        void* block = free_[cls];
+        if (block != nullptr) {
+            free_[cls] = *static_cast<void**>(block);
+            --count_[cls];
+        } else {
+            block = std::malloc(header + (cls + 1) * granule);
+            if (block == nullptr) {
+                return nullptr;
+            }
+        }
+        *static_cast<std::size_t*>(block) = cls;
+        return static_cast<char*>(block) + header;
+    }
+
+    void deallocate(void* ptr) noexcept
+    {
+        if (ptr == nullptr) {
+            return;
+        }
+        void* block = static_cast<char*>(ptr) - header;
+        const std::size_t cls = *static_cast<std::size_t*>(block);
+        if (cls >= classes || count_[cls] >= keep_per_class) {
+            std::free(block);
+            return;
+        }
+        *static_cast<void**>(block) = free_[cls];
+        free_[cls] = block;
+        ++count_[cls];
+    }
+
+    static std::size_t capacity(void* ptr) noexcept
+    {
+        const std::size_t cls = *reinterpret_cast<std::size_t*>(static_cast<char*>(ptr) - header);
+        return cls >= classes ? cls - classes : (cls + 1) * granule;
+    }
+
+    static block_pool& local() noexcept
+    {
+        thread_local block_pool pool;
+        return pool;
+    }
+
+private:
+    std::array<void*, classes> free_{};
+    std::array<std::size_t, classes> count_{};
+};
+
+void* pool_malloc(std::size_t size, void*)
+{
+    return block_pool::local().allocate(size);
+}
+void pool_free(void* ptr, void*)
+{
+    block_pool::local().deallocate(ptr);
+}
+void* pool_calloc(std::size_t count, std::size_t size, void*)
+{
+    if (size != 0 && count > SIZE_MAX / size) {
+        return nullptr;
+    }
+    void* p = block_pool::local().allocate(count * size);
+    if (p != nullptr) {
+        std::memset(p, 0, count * size);
+    }
+    return p;
+}
+void* pool_realloc(void* ptr, std::size_t size, void*)
+{
+    if (ptr == nullptr) {
+        return block_pool::local().allocate(size);
+    }
+    const std::size_t had = block_pool::capacity(ptr);
+    if (size <= had && had <= 4 * size + block_pool::granule) {
+        return ptr;
+    }
+    void* bigger = block_pool::local().allocate(size);
+    if (bigger != nullptr) {
+        std::memcpy(bigger, ptr, std::min(had, size));
+        block_pool::local().deallocate(ptr);
+    }
+    return bigger;
+}
+
+nghttp2_mem pool_mem{nullptr, pool_malloc, pool_free, pool_calloc, pool_realloc};
+
 std::string_view view(nghttp2_rcbuf* buffer) noexcept
 {
     const nghttp2_vec v = nghttp2_rcbuf_get_buf(buffer);
@@ -106,17 +234,21 @@ class connection;
 
 enum class body_kind : std::uint8_t { none, memory, file, streamed };
 
-// One request/response exchange. Shared by the connection's map (while
-// nghttp2 knows the stream), the handler's coroutine and the write batch
-// that references its body bytes.
+// One request/response exchange. Referenced (an intrusive count: one
+// thread) by nghttp2's stream while it is open, the handler's coroutine and
+// the write batch that points at its body bytes; then recycled by the
+// connection with its buffers' capacity (no allocation for the next stream).
 struct h2_stream final : body_source, body_writer {
-    h2_stream(connection& c, std::int32_t stream_id);
-    ~h2_stream() override
+    explicit h2_stream(connection& c);
+    ~h2_stream() override { release_fields(); }
+    void release_fields() noexcept
     {
         for (nghttp2_rcbuf* b : held) {
             nghttp2_rcbuf_decref(b);
         }
+        held.clear();
     }
+    void reset() noexcept;
     h2_stream(const h2_stream&) = delete;
     h2_stream& operator=(const h2_stream&) = delete;
 
@@ -129,7 +261,10 @@ struct h2_stream final : body_source, body_writer {
     void finish_head();
 
     connection& conn;
-    std::int32_t id;
+    std::int32_t id = 0;
+    std::uint32_t refs = 0;
+    h2_stream* prev = nullptr;  // the connection's list of open streams
+    h2_stream* next = nullptr;
     // Request: fields are views into nghttp2's reference-counted buffers.
     std::vector<nghttp2_rcbuf*> held;
     std::vector<header> fields;
@@ -146,16 +281,51 @@ struct h2_stream final : body_source, body_writer {
     std::optional<response> res;
     body_kind kind = body_kind::none;
     std::string_view pending;  // memory body not yet framed, or the producer's current piece
+    std::string chunk;         // the producer's current piece
     std::uint64_t file_offset = 0;
     std::uint64_t file_remaining = 0;
-    std::size_t unwritten = 0;   // framed bytes of `pending` not yet written to the socket
-    std::size_t unconsumed = 0;  // buffered body bytes not yet acknowledged (connection over its budget)
+    std::size_t unwritten = 0;       // framed bytes of `pending` not yet written to the socket
+    std::size_t unconsumed = 0;      // buffered body bytes not yet acknowledged (connection over its budget)
+    std::size_t body_accounted = 0;  // bytes of `body` counted in the connection's budget
     bool producer_done = false;
     // Lifetime.
     bool closed = false;
     bool handler_running = false;
     asio::cancellation_signal cancel;
     event wake;
+};
+
+void release(h2_stream* s) noexcept;
+
+// An owning reference to a stream.
+class stream_ptr {
+public:
+    stream_ptr() noexcept = default;
+    explicit stream_ptr(h2_stream* s) noexcept : s_(s)
+    {
+        if (s_ != nullptr) {
+            ++s_->refs;
+        }
+    }
+    stream_ptr(const stream_ptr& other) noexcept : stream_ptr(other.s_) {}
+    stream_ptr(stream_ptr&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+    stream_ptr& operator=(stream_ptr other) noexcept
+    {
+        std::swap(s_, other.s_);
+        return *this;
+    }
+    ~stream_ptr()
+    {
+        if (s_ != nullptr) {
+            release(s_);
+        }
+    }
+    h2_stream* get() const noexcept { return s_; }
+    h2_stream* operator->() const noexcept { return s_; }
+    h2_stream& operator*() const noexcept { return *s_; }
+
+private:
+    h2_stream* s_ = nullptr;
 };
 
 // A piece of a write batch that is not copied: body bytes between frame headers.
@@ -187,6 +357,9 @@ public:
         registry_.erase(registration_);
         if (session != nullptr) {
             nghttp2_session_del(session);
+        }
+        for (h2_stream* s : spare_) {
+            delete s;
         }
     }
     connection(const connection&) = delete;
@@ -227,8 +400,8 @@ private:
     bool setup(std::string_view upgrade_settings, bool head_request);
     bool feed(const char* data, std::size_t size);
     void launch_ready();
-    void launch(std::shared_ptr<h2_stream> s);
-    static task<void> run_stream(connection& c, std::shared_ptr<h2_stream> s);
+    void launch(stream_ptr s);
+    static task<void> run_stream(connection& c, stream_ptr s);
     task<void> write_loop();
     task<bool> write_batch();
     void close_if_finished() noexcept;
@@ -261,7 +434,27 @@ private:
         return resets_.take(options.http2.reset_burst, options.http2.resets_per_second);
     }
     void release_body(h2_stream& s);
+    // The oldest stream still receiving a buffered body: it is always
+    // acknowledged, so that a budget smaller than the bodies cannot deadlock.
+    const h2_stream* oldest_waiting_body() const noexcept
+    {
+        const h2_stream* oldest = nullptr;
+        for (const h2_stream* s = open_; s != nullptr; s = s->next) {
+            if (!s->dispatched && !s->streamed_request && !s->closed &&
+                (oldest == nullptr || s->id < oldest->id)) {
+                oldest = s;
+            }
+        }
+        return oldest;
+    }
 
+public:
+    // A stream for `id`, open (listed, referenced by nghttp2's side) until close_stream().
+    h2_stream* open_stream(std::int32_t id);
+    void close_stream(h2_stream& s) noexcept;
+    void recycle(h2_stream* s) noexcept;
+
+private:
     h2_stream* find(std::int32_t id) const noexcept
     {
         return static_cast<h2_stream*>(nghttp2_session_get_stream_user_data(session, id));
@@ -273,25 +466,114 @@ private:
     token_bucket control_frames_;
     std::uint32_t continuations_ = 0;
     std::size_t handlers_running_ = 0;
-    std::size_t buffered_body_bytes_ = 0;  // over all streams, for max_buffered_body_per_connection
-    std::unordered_map<std::int32_t, std::shared_ptr<h2_stream>> streams_;
-    std::vector<std::shared_ptr<h2_stream>> ready_;
+    std::size_t buffered_body_bytes_ = 0;
+    std::size_t unconsumed_streams_ = 0;  // streams whose received bytes wait for the budget  // over all
+                                          // streams, for max_buffered_body_per_connection
+    h2_stream* open_ = nullptr;           // open streams, newest first
+    std::size_t open_count_ = 0;
+    std::vector<h2_stream*> spare_;  // recycled streams
+    std::vector<stream_ptr> ready_;
     // The write batch being collected: copied frame bytes, borrowed body bytes
     // and the streams those belong to (kept alive until the write is done).
     std::string out_;
     std::vector<borrowed_piece> borrowed_;
-    std::vector<std::shared_ptr<h2_stream>> referenced_;
+    std::vector<stream_ptr> referenced_;
     std::size_t batch_bytes_ = 0;
     std::vector<asio::const_buffer> gather_;
     std::list<h2_stoppable*>& registry_;
     std::list<h2_stoppable*>::iterator registration_;
 };
 
-h2_stream::h2_stream(connection& c, std::int32_t stream_id)
-    : conn(c), id(stream_id), wake(c.stream.get_executor())
+h2_stream::h2_stream(connection& c) : conn(c), wake(c.stream.get_executor())
 {
     held.reserve(32);
     fields.reserve(16);
+}
+
+void h2_stream::reset() noexcept
+{
+    release_fields();
+    fields.clear();
+    trailer_fields.clear();
+    authority = {};
+    header_list_bytes = 0;
+    head = request_head{};
+    if (body.capacity() > 64 * 1024) {
+        body = std::string();  // large bodies are not kept for the next stream
+    }
+    body.clear();
+    body_read = 0;
+    body_complete = false;
+    streamed_request = false;
+    dispatched = false;
+    res.reset();
+    kind = body_kind::none;
+    pending = {};
+    chunk.clear();
+    file_offset = 0;
+    file_remaining = 0;
+    unwritten = 0;
+    unconsumed = 0;
+    producer_done = false;
+    closed = false;
+    handler_running = false;
+    wake.reset();
+}
+
+void release(h2_stream* s) noexcept
+{
+    if (--s->refs == 0) {
+        s->conn.recycle(s);
+    }
+}
+
+h2_stream* connection::open_stream(std::int32_t id)
+{
+    h2_stream* s = nullptr;
+    if (spare_.empty()) {
+        s = new h2_stream(*this);
+    } else {
+        s = spare_.back();
+        spare_.pop_back();
+    }
+    s->id = id;
+    s->refs = 1;  // nghttp2's side, until close_stream()
+    s->prev = nullptr;
+    s->next = open_;
+    if (open_ != nullptr) {
+        open_->prev = s;
+    }
+    open_ = s;
+    ++open_count_;
+    nghttp2_session_set_stream_user_data(session, id, s);
+    return s;
+}
+
+void connection::close_stream(h2_stream& s) noexcept
+{
+    if (s.prev != nullptr) {
+        s.prev->next = s.next;
+    } else {
+        open_ = s.next;
+    }
+    if (s.next != nullptr) {
+        s.next->prev = s.prev;
+    }
+    s.prev = s.next = nullptr;
+    --open_count_;
+    release(&s);
+}
+
+void connection::recycle(h2_stream* s) noexcept
+{
+    buffered_body_bytes_ -= std::min(buffered_body_bytes_, s->body_accounted);
+    s->body_accounted = 0;
+    s->reset();
+    if (spare_.size() < options.http2.max_concurrent_streams) {
+        spare_.push_back(s);
+    } else {
+        delete s;
+    }
 }
 
 void h2_stream::finish_head()
@@ -364,7 +646,10 @@ task<bool> h2_stream::write(std::string_view data)
     if (data.empty()) {
         co_return true;
     }
-    pending = data;
+    // A copy the stream owns: if the handler is cancelled mid-write, its
+    // `data` dies while a write batch may still reference the bytes.
+    chunk.assign(data);
+    pending = chunk;
     nghttp2_session_resume_data(conn.session, id);
     conn.writer_wake.notify();
     while (!closed && !conn.dead && (!pending.empty() || unwritten > 0)) {
@@ -405,7 +690,7 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
 #ifdef COVET_NGHTTP2_HAS_MAX_CONTINUATIONS
     nghttp2_option_set_max_continuations(option, options.http2.max_continuations);
 #endif
-    const int rv = nghttp2_session_server_new2(&session, callbacks, this, option);
+    const int rv = nghttp2_session_server_new3(&session, callbacks, this, option, &pool_mem);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) {
@@ -449,7 +734,7 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     asio::co_spawn(stream.get_executor(), write_loop(), [](std::exception_ptr) {});
     if (upgrade) {
         // Stream 1 is the request that carried the upgrade; it is complete already.
-        auto s = std::make_shared<h2_stream>(*this, 1);
+        h2_stream* s = open_stream(1);
         s->head.method_name = upgrade->method;
         s->head.target = upgrade->target;
         for (const auto& [name, value] : upgrade->fields) {
@@ -458,9 +743,8 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
         s->body = std::move(upgrade->body);
         s->body_complete = true;
         s->finish_head();
-        nghttp2_session_set_stream_user_data(session, 1, s.get());
-        streams_.emplace(1, s);
-        ready_.push_back(std::move(s));
+        s->dispatched = true;
+        ready_.emplace_back(s);
         // `upgrade` owns the strings the fields point to: it lives as long as this frame.
     }
     if (stopping) {
@@ -476,7 +760,7 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
         stream.set_timeouts({.read = options.keep_alive_timeout, .write = options.write_timeout});
         auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
         if (!n) {
-            if (n.error() == errc::timed_out && !streams_.empty()) {
+            if (n.error() == errc::timed_out && open_count_ > 0) {
                 continue;
             }
             if (n.error() == errc::timed_out && !shutting_down) {
@@ -491,7 +775,7 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     // Teardown: cancel the handlers still running, let the writer send what
     // it can (a GOAWAY), then close once every coroutine is gone.
     dead = true;
-    for (auto& [id, s] : streams_) {
+    for (h2_stream* s = open_; s != nullptr; s = s->next) {
         s->closed = true;
         if (s->handler_running) {
             s->cancel.emit(asio::cancellation_type::terminal);
@@ -512,8 +796,10 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
             co_await asio::this_coro::reset_cancellation_state();
         }
     }
-    streams_.clear();
     ready_.clear();
+    while (open_ != nullptr) {
+        close_stream(*open_);
+    }
     // Half-close and drain briefly: closing with unread input would send a
     // TCP reset, and the client could lose our GOAWAY with it.
     if (stream.is_open()) {
@@ -564,7 +850,7 @@ void connection::launch_ready()
     ready_.clear();
 }
 
-void connection::launch(std::shared_ptr<h2_stream> s)
+void connection::launch(stream_ptr s)
 {
     if (s->closed || dead) {
         return;
@@ -582,7 +868,7 @@ void connection::launch(std::shared_ptr<h2_stream> s)
                    asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
 }
 
-task<void> connection::run_stream(connection& c, std::shared_ptr<h2_stream> s)
+task<void> connection::run_stream(connection& c, stream_ptr s)
 {
     try {
         request req(s->head, s->body_view(), s->trailer_fields, c.remote);
@@ -601,6 +887,9 @@ task<void> connection::run_stream(connection& c, std::shared_ptr<h2_stream> s)
                                   : response_for_exception(failure, req));
         }
         c.srv.requests->fetch_add(1, std::memory_order_relaxed);
+        if (c.options.compression.enabled && !s->closed) {
+            co_await maybe_compress(c.options.compression, req, *res);
+        }
         if (!s->closed && !c.dead) {
             if (res->upgrade() != nullptr) {
                 // RFC 9113 8.6: no Upgrade in HTTP/2.
@@ -777,9 +1066,18 @@ task<bool> connection::write_batch()
         out_.clear();
         borrowed_.clear();
         batch_bytes_ = 0;
-        if (nghttp2_session_send(session) != 0) {
-            stream.close();
-            co_return false;
+        // nghttp2_session_send() can return with frames still queued (DATA of
+        // some streams goes out a round later): ask again until nothing more
+        // comes, so that one write carries every response that is ready.
+        for (std::size_t collected = 0;;) {
+            if (nghttp2_session_send(session) != 0) {
+                stream.close();
+                co_return false;
+            }
+            if (batch_bytes_ == collected || batch_bytes_ >= write_batch_limit) {
+                break;
+            }
+            collected = batch_bytes_;
         }
         if (out_.empty() && borrowed_.empty()) {
             co_return true;
@@ -901,19 +1199,23 @@ int connection::on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::
         }
         s.file_offset += length;
         s.file_remaining -= length;
+    } else if (length < borrow_threshold) {
+        // Small bodies are copied: an iovec costs more than the copy, and
+        // Asio gathers at most 16 buffers per send.
+        c.out_.append(s.pending.data(), length);
+        s.pending.remove_prefix(length);
     } else {
         c.borrowed_.push_back({c.out_.size(), s.pending.data(), length});
         s.pending.remove_prefix(length);
         if (s.kind == body_kind::streamed) {
             s.unwritten += length;
         }
-        // Keep the stream (and so the body bytes) alive until the write completes.
-        if (c.referenced_.empty() || c.referenced_.back().get() != &s) {
-            auto it = c.streams_.find(s.id);
-            if (it != c.streams_.end()) {
-                c.referenced_.push_back(it->second);
-            }
-        }
+    }
+    // Keep borrowed bytes alive until the write completes, and wake a
+    // producer once its piece is on the wire.
+    if ((length >= borrow_threshold || s.kind == body_kind::streamed) &&
+        (c.referenced_.empty() || c.referenced_.back().get() != &s)) {
+        c.referenced_.emplace_back(&s);
     }
     if (padding > 1) {
         c.out_.append(padding - 1, '\0');
@@ -928,9 +1230,8 @@ int connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* 
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0;
     }
-    auto s = std::make_shared<h2_stream>(c, frame->hd.stream_id);
-    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, s.get());
-    c.streams_.emplace(frame->hd.stream_id, std::move(s));
+    (void)session;
+    c.open_stream(frame->hd.stream_id);
     return 0;
 }
 
@@ -1001,7 +1302,7 @@ int connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
         s->body_complete = end_stream;
         s->finish_head();
         if (end_stream) {
-            c.ready_.push_back(c.streams_.at(s->id));
+            c.ready_.emplace_back(s);
             s->dispatched = true;
             return 0;
         }
@@ -1009,7 +1310,7 @@ int connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
             request probe(s->head, {}, {}, c.remote);
             if (c.options.stream_body_if(probe)) {
                 s->streamed_request = true;
-                c.ready_.push_back(c.streams_.at(s->id));
+                c.ready_.emplace_back(s);
                 s->dispatched = true;
                 return 0;
             }
@@ -1031,7 +1332,7 @@ void connection::body_done(h2_stream& s)
     s.body_complete = true;
     if (!s.dispatched) {
         s.dispatched = true;
-        ready_.push_back(streams_.at(s.id));
+        ready_.emplace_back(&s);
     } else {
         s.wake.notify();
     }
@@ -1061,9 +1362,16 @@ int connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32
     // Buffered bodies are acknowledged at once while the connection's budget
     // allows; past it the client waits until handlers release theirs.
     c.buffered_body_bytes_ += length;
-    if (c.buffered_body_bytes_ <= c.options.http2.max_buffered_body_per_connection) {
-        nghttp2_session_consume(session, stream_id, length);
+    s->body_accounted += length;
+    // The connection window is always given back: only the stream's own
+    // window holds a client back, else unacknowledged streams could starve
+    // the oldest one of connection window.
+    nghttp2_session_consume_connection(session, length);
+    if (c.buffered_body_bytes_ <= c.options.http2.max_buffered_body_per_connection ||
+        c.oldest_waiting_body() == s) {
+        nghttp2_session_consume_stream(session, stream_id, length);
     } else {
+        c.unconsumed_streams_ += s->unconsumed == 0 ? 1 : 0;
         s->unconsumed += length;
     }
     return 0;
@@ -1074,15 +1382,23 @@ void connection::release_body(h2_stream& s)
     if (s.streamed_request) {
         return;
     }
-    buffered_body_bytes_ -= std::min(buffered_body_bytes_, s.body.size());
-    s.body = std::string();
-    if (dead) {
+    buffered_body_bytes_ -= std::min(buffered_body_bytes_, s.body_accounted);
+    s.body_accounted = 0;
+    if (s.body.capacity() > 64 * 1024) {
+        s.body = std::string();
+    } else {
+        s.body.clear();
+    }
+    if (dead || unconsumed_streams_ == 0) {
         return;
     }
-    for (auto& [id, other] : streams_) {
-        if (other->unconsumed > 0 && buffered_body_bytes_ <= options.http2.max_buffered_body_per_connection) {
-            nghttp2_session_consume(session, id, other->unconsumed);
+    const h2_stream* oldest = oldest_waiting_body();
+    for (h2_stream* other = open_; other != nullptr; other = other->next) {
+        if (other->unconsumed > 0 &&
+            (buffered_body_bytes_ <= options.http2.max_buffered_body_per_connection || other == oldest)) {
+            nghttp2_session_consume_stream(session, other->id, other->unconsumed);
             other->unconsumed = 0;
+            --unconsumed_streams_;
             writer_wake.notify();
         }
     }
@@ -1103,18 +1419,21 @@ int connection::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* frame, 
 int connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* self)
 {
     auto& c = *static_cast<connection*>(self);
-    auto it = c.streams_.find(stream_id);
-    if (it == c.streams_.end()) {
+    h2_stream* s = c.find(stream_id);
+    if (s == nullptr) {
         return 0;
     }
-    h2_stream& s = *it->second;
-    s.closed = true;
-    if (s.handler_running) {
+    s->closed = true;
+    if (s->handler_running) {
         // RST_STREAM (or the end of the connection) cancels the handler's task.
-        s.cancel.emit(asio::cancellation_type::terminal);
+        s->cancel.emit(asio::cancellation_type::terminal);
     }
-    s.wake.notify();
-    c.streams_.erase(it);
+    s->wake.notify();
+    if (s->unconsumed > 0) {
+        s->unconsumed = 0;
+        --c.unconsumed_streams_;
+    }
+    c.close_stream(*s);
     return 0;
 }
 

@@ -61,6 +61,9 @@ task<void> serve_h2(h2_server server, std::list<h2_stoppable*>& registry, bool s
                     net::any_stream stream, std::string received, asio::ip::tcp::endpoint remote,
                     std::unique_ptr<h2_upgrade_request> upgrade = nullptr);
 
+/// Compresses `res` in place when the policy and the client allow it.
+task<void> maybe_compress(const compression_options& policy, const request& req, response& res);
+
 /// The response for a handler that threw (shared by HTTP/1.1 and HTTP/2).
 response response_for_exception(std::exception_ptr failure, const request& req);
 

@@ -45,10 +45,48 @@ response response_for_exception(std::exception_ptr failure, const request& req)
     return response::static_text("Internal Server Error\n", status::internal_server_error);
 }
 
+// Compresses `res` in place when the policy and the client allow it.
+task<void> maybe_compress(const compression_options& policy, const request& req, response& res)
+{
+    if (!status_allows_body(res.status()) || res.file() != nullptr || res.body().size() < policy.min_size ||
+        !res.header("content-encoding").empty()) {
+        co_return;
+    }
+    const std::string_view type = res.header("content-type");
+    if (!is_compressible(type)) {
+        co_return;
+    }
+    // The representation now depends on Accept-Encoding, compressed or not.
+    const std::string_view vary = res.header("vary");
+    if (vary.empty()) {
+        res.add_header("Vary", "Accept-Encoding");
+    } else if (vary.find("Accept-Encoding") == std::string_view::npos && vary != "*") {
+        res.set_header("Vary", std::string(vary) + ", Accept-Encoding");
+    }
+    const content_coding coding = negotiate_coding(req.header("accept-encoding"));
+    if (coding == content_coding::identity) {
+        co_return;
+    }
+    const std::string_view body = res.body();
+    // Plain if/else: GCC 12 mishandles temporaries of a co_await inside ?:.
+    result<std::string> packed = errc::invalid_argument;
+    if (body.size() > policy.offload_above) {
+        packed = co_await net::offload(
+            [body, coding, level = policy.level] { return compress(body, coding, level); });
+    } else {
+        packed = compress(body, coding, policy.level);
+    }
+    if (packed && packed->size() < body.size()) {
+        res.set_body(std::move(*packed));
+        res.add_header("Content-Encoding", coding == content_coding::gzip ? "gzip" : "deflate");
+    }
+}
+
 }  // namespace detail
 
 namespace {
 
+using detail::maybe_compress;
 using detail::response_for_exception;
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
@@ -92,43 +130,6 @@ struct server::state {
 };
 
 namespace {
-
-// Compresses `res` in place when the policy and the client allow it.
-task<void> maybe_compress(const compression_options& policy, const request& req, response& res)
-{
-    if (!status_allows_body(res.status()) || res.file() != nullptr || res.body().size() < policy.min_size ||
-        !res.header("content-encoding").empty()) {
-        co_return;
-    }
-    const std::string_view type = res.header("content-type");
-    if (!is_compressible(type)) {
-        co_return;
-    }
-    // The representation now depends on Accept-Encoding, compressed or not.
-    const std::string_view vary = res.header("vary");
-    if (vary.empty()) {
-        res.add_header("Vary", "Accept-Encoding");
-    } else if (vary.find("Accept-Encoding") == std::string_view::npos && vary != "*") {
-        res.set_header("Vary", std::string(vary) + ", Accept-Encoding");
-    }
-    const content_coding coding = negotiate_coding(req.header("accept-encoding"));
-    if (coding == content_coding::identity) {
-        co_return;
-    }
-    const std::string_view body = res.body();
-    // Plain if/else: GCC 12 mishandles temporaries of a co_await inside ?:.
-    result<std::string> packed = errc::invalid_argument;
-    if (body.size() > policy.offload_above) {
-        packed = co_await net::offload(
-            [body, coding, level = policy.level] { return compress(body, coding, level); });
-    } else {
-        packed = compress(body, coding, policy.level);
-    }
-    if (packed && packed->size() < body.size()) {
-        res.set_body(std::move(*packed));
-        res.add_header("Content-Encoding", coding == content_coding::gzip ? "gzip" : "deflate");
-    }
-}
 
 // With streaming enabled the parser admits Content-Length up to the streamed
 // limit; buffered requests are held to max_body by the connection.

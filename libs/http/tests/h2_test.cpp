@@ -181,6 +181,12 @@ namespace {
 constexpr std::uint8_t data_frame = 0, headers_frame = 1, rst_stream_frame = 3, goaway_frame = 7;
 constexpr long enhance_your_calm = 0xb;
 
+// A trailer section with one field, x-checksum: 42 (HPACK literal without indexing).
+std::string trailer_block()
+{
+    return std::string("\x00\x0ax-checksum\x02", 13) + "42";
+}
+
 bool response_complete(const raw_h2::frame& f, std::uint32_t stream)
 {
     return f.stream == stream && (f.type == data_frame || f.type == headers_frame) && (f.flags & 0x1) != 0;
@@ -336,4 +342,44 @@ TEST_CASE("attack: PING and SETTINGS floods end the connection with ENHANCE_YOUR
         CHECK_MESSAGE(c.goaway_code(5s) == enhance_your_calm, "frame type " << int(type));
         CHECK(c.wait_closed(5s));
     }
+}
+
+TEST_CASE("h2c: request trailers reach the handler; gzip applies as over HTTP/1.1")
+{
+    server_options options;
+    options.compression.enabled = true;
+    h2_server s(options);
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    REQUIRE(c.request(1, "/trailers", false, "POST"));
+    REQUIRE(c.data(1, "body", false));
+    REQUIRE(c.send(raw_h2::make_frame(1, 0x5, 1, trailer_block())));
+    REQUIRE(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 1); }));
+    std::string body;
+    for (const auto& f : c.frames) {
+        if (f.type == data_frame && f.stream == 1) {
+            body += f.payload;
+        }
+    }
+    CHECK(body == "body x-checksum=42");
+
+    auto gzip = run_command("curl -s --http2-prior-knowledge --compressed --max-time 10 -D - -o /dev/null " +
+                            s.url("/compressible"));
+    CHECK(gzip.output.find("content-encoding: gzip") != std::string::npos);
+    auto plain =
+        run_command("curl -s --http2-prior-knowledge --compressed --max-time 10 " + s.url("/compressible"));
+    CHECK(plain.output == std::string(4096, 'z'));
+}
+
+TEST_CASE("h2c: a small per-connection body budget slows uploads down but never deadlocks them")
+{
+    server_options options;
+    options.http2.max_buffered_body_per_connection = 64 * 1024;
+    h2_server s(options);
+    temp_file upload(2 * 1024 * 1024);
+    // Four 2 MiB uploads at once on one connection, 64 KiB of budget.
+    auto r = run_command("nghttp -t 30 -m 4 -d " + upload.path + " " + s.url("/size"));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    const std::string one = std::to_string(upload.size) + " " + std::to_string(upload.checksum);
+    CHECK(r.output == one + one + one + one);
 }

@@ -107,6 +107,16 @@ inline task<response> h2_handler(request& req, const std::string& file_path)
             },
             "text/plain");
     }
+    if (path == "/trailers") {
+        std::string seen = std::string(req.body());
+        for (const header& t : req.trailers()) {
+            seen += " " + std::string(t.name) + "=" + std::string(t.value);
+        }
+        co_return response::text(seen);
+    }
+    if (path == "/compressible") {
+        co_return response::text(std::string(4096, 'z'));
+    }
     if (path == "/header-size") {
         co_return response::text(std::to_string(req.header("x-big").size()));
     }

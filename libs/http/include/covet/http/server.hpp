@@ -62,7 +62,9 @@ struct http2_options {
     /// Entries in one SETTINGS frame.
     std::uint32_t max_settings_entries = 32;
     /// Request content buffered by one connection (over all its streams)
-    /// before the server stops acknowledging more with WINDOW_UPDATE.
+    /// before the server stops acknowledging more with WINDOW_UPDATE (except
+    /// for the oldest incomplete body); beyond it each stream is held to its
+    /// initial window.
     std::size_t max_buffered_body_per_connection = 16 * 1024 * 1024;
 };
 
