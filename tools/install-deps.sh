@@ -49,6 +49,7 @@ if [[ $with_bench == 1 ]]; then
         # peer servers of tools/covet-bench (bench/peers/)
         nginx-light   # nginx: static return
         h2o           # h2o 2.2.5 (static responses)
+        nghttp2-server  # nghttpd: HTTP/2 peer of tools/covet-bench --h2 (h2load is in nghttp2-client)
         nodejs        # fastify and express (npm ci in bench/peers/node)
         python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
         gunicorn python3-flask  # Flask on gunicorn
