@@ -869,7 +869,8 @@ task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
 {
     s->accepted.fetch_add(1, std::memory_order_relaxed);
     worker_state& worker = s->workers->local();
-    if (worker.open >= s->options.max_connections_per_worker || worker.stopping) {
+    if (worker.open + worker.h2_connections.size() >= s->options.max_connections_per_worker ||
+        worker.stopping) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nServer at capacity.\n";
