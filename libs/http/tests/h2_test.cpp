@@ -383,3 +383,24 @@ TEST_CASE("h2c: a small per-connection body budget slows uploads down but never 
     const std::string one = std::to_string(upload.size) + " " + std::to_string(upload.checksum);
     CHECK(r.output == one + one + one + one);
 }
+
+TEST_CASE("h2c: a header list over max_header_list_size resets the stream, the connection lives on")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    // 80 KiB of fields (default limit 64 KiB), split into HEADERS + CONTINUATION frames.
+    const std::string block = c.header_block("GET", "/hello", {{"x-big", std::string(80 * 1024, 'h')}});
+    std::string frames;
+    const std::size_t piece = 16 * 1024;
+    for (std::size_t at = 0; at < block.size(); at += piece) {
+        const bool first = at == 0;
+        const bool last = at + piece >= block.size();
+        const std::uint8_t flags = static_cast<std::uint8_t>((first ? 0x1 : 0x0) | (last ? 0x4 : 0x0));
+        frames += raw_h2::make_frame(first ? 1 : 9, flags, 1, std::string_view(block).substr(at, piece));
+    }
+    REQUIRE(c.send(frames));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return f.type == rst_stream_frame && f.stream == 1; }));
+    REQUIRE(c.request(3, "/hello"));
+    CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 3); }));
+}
