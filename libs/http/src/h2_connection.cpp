@@ -29,6 +29,7 @@ namespace covet::http::detail {
 namespace {
 
 using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
 
 constexpr std::size_t read_buffer_size = 16 * 1024;
 // One gather write carries at most this much; more waits for the next one.
@@ -403,6 +404,7 @@ private:
     void launch(stream_ptr s);
     static task<void> run_stream(connection& c, stream_ptr s);
     task<void> write_loop();
+    task<void> watchdog();
     task<bool> write_batch();
     void close_if_finished() noexcept;
 
@@ -462,6 +464,10 @@ private:
     void body_done(h2_stream& s);
 
     std::unique_ptr<char[]> in;
+    asio::steady_timer watchdog_{stream.get_executor()};
+    clock::time_point last_read_{};
+    clock::time_point write_started_{};
+    bool writing_ = false;
     token_bucket resets_;
     token_bucket control_frames_;
     std::uint32_t continuations_ = 0;
@@ -730,8 +736,13 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     if (!setup(upgrade ? std::string_view(upgrade->settings) : std::string_view{}, head_request)) {
         co_return;
     }
-    ++tasks;
+    // Reads and writes are not timed one by one (a timer per operation costs
+    // more than the rest of a small request): the watchdog keeps the deadlines.
+    stream.set_timeouts({});
+    last_read_ = clock::now();
+    tasks += 2;
     asio::co_spawn(stream.get_executor(), write_loop(), [](std::exception_ptr) {});
+    asio::co_spawn(stream.get_executor(), watchdog(), [](std::exception_ptr) {});
     if (upgrade) {
         // Stream 1 is the request that carried the upgrade; it is complete already.
         h2_stream* s = open_stream(1);
@@ -756,25 +767,18 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
         if (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0) {
             break;
         }
-        // Idle connections (no open stream) end after the keep-alive timeout.
-        stream.set_timeouts({.read = options.keep_alive_timeout, .write = options.write_timeout});
         auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
         if (!n) {
-            if (n.error() == errc::timed_out && open_count_ > 0) {
-                continue;
-            }
-            if (n.error() == errc::timed_out && !shutting_down) {
-                begin_shutdown();  // GOAWAY; the writer ends the wait once it is out
-                continue;
-            }
             break;
         }
+        last_read_ = clock::now();
         ok = feed(in.get(), *n);
     }
 
     // Teardown: cancel the handlers still running, let the writer send what
     // it can (a GOAWAY), then close once every coroutine is gone.
     dead = true;
+    watchdog_.cancel();
     for (h2_stream* s = open_; s != nullptr; s = s->next) {
         s->closed = true;
         if (s->handler_running) {
@@ -1045,6 +1049,48 @@ void connection::submit(h2_stream& s, response r)
     writer_wake.notify();
 }
 
+// The connection's deadlines: the keep-alive timeout when no stream is open
+// (GOAWAY, then close if the client stays), and the write timeout (a client
+// that stops reading). Checked at least every half write timeout.
+task<void> connection::watchdog()
+{
+    const auto idle_limit = options.keep_alive_timeout;
+    const auto write_limit = options.write_timeout;
+    while (!dead) {
+        auto now = clock::now();
+        auto wake_at = clock::time_point::max();
+        if (idle_limit.count() > 0) {
+            wake_at = last_read_ + idle_limit;
+        }
+        if (write_limit.count() > 0) {
+            wake_at = std::min(wake_at, writing_ ? write_started_ + write_limit : now + write_limit / 2);
+        }
+        watchdog_.expires_at(wake_at);
+        auto [ec] = co_await watchdog_.async_wait(net::nothrow);
+        (void)ec;
+        if (dead) {
+            break;
+        }
+        now = clock::now();
+        if (writing_ && write_limit.count() > 0 && now - write_started_ >= write_limit) {
+            stream.close();  // the client stopped reading
+            break;
+        }
+        if (idle_limit.count() > 0 && now - last_read_ >= idle_limit) {
+            if (open_count_ > 0) {
+                last_read_ = now;  // streams in progress: not idle
+            } else if (!shutting_down) {
+                begin_shutdown();  // GOAWAY; the writer ends the read once it is out
+                last_read_ = now;
+            } else {
+                stream.close();  // GOAWAY sent long ago and the client stays
+                break;
+            }
+        }
+    }
+    task_finished();
+}
+
 task<void> connection::write_loop()
 {
     for (;;) {
@@ -1094,8 +1140,10 @@ task<bool> connection::write_batch()
         if (out_.size() > copied_from) {
             gather_.emplace_back(out_.data() + copied_from, out_.size() - copied_from);
         }
-        stream.set_timeouts({.read = options.keep_alive_timeout, .write = options.write_timeout});
+        writing_ = true;
+        write_started_ = clock::now();
         auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+        writing_ = false;
         for (auto& s : referenced_) {
             s->unwritten = 0;
             s->wake.notify();
