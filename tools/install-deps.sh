@@ -36,8 +36,10 @@ packages=(
     libbenchmark-dev  # microbenchmarks (libs/*/bench)
     libhttp-parser-dev libboost1.81-dev  # peers in the http parser benchmark
     rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
+    libhiredis-dev    # redis RESP parser benchmark peer (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
     nghttp2-client    # covet::http HTTP/2 tests: nghttp (and h2load for benchmarks)
+    redis-server      # covet::redis tests start a throwaway redis-server
     # tooling
     clang-format clang-tidy
 )

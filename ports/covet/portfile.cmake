@@ -10,6 +10,9 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         router   COVET_BUILD_ROUTER
         net      COVET_BUILD_NET
         io-uring COVET_IO_URING
+        pool     COVET_BUILD_POOL
+        cache    COVET_BUILD_CACHE
+        redis    COVET_BUILD_REDIS
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
 )

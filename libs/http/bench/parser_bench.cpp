@@ -24,30 +24,8 @@
 #include <string>
 #include <string_view>
 
-// Counts every allocation in the process (for the steady-state check). GCC
-// flags the malloc/free pairing of the replacement as mismatched; it is not.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-namespace {
-std::atomic<std::uint64_t> allocations{0};
-}
-void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
+// Counts every allocation in the process (for the steady-state check).
+#include "counting_new.hpp"
 
 namespace {
 
@@ -233,7 +211,7 @@ void BM_server_allocations_per_request(benchmark::State& state)
     for (int i = 0; i < 200; ++i) {
         round();  // warm up buffers and Asio's recycling allocators
     }
-    const auto before = allocations.load();
+    const auto before = covet::testing::allocations();
     std::int64_t requests = 0;
     for (auto _ : state) {
         if (!round()) {
@@ -242,7 +220,7 @@ void BM_server_allocations_per_request(benchmark::State& state)
         }
         requests += depth;
     }
-    const auto after = allocations.load();
+    const auto after = covet::testing::allocations();
     state.counters["allocs_per_request"] =
         requests > 0 ? static_cast<double>(after - before) / static_cast<double>(requests) : -1;
     state.SetItemsProcessed(requests);

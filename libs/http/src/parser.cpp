@@ -4,16 +4,21 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 #include <string>
+
+// SSE2 is the x86-64 baseline. COVET_HTTP_PORTABLE_SCAN forces the plain
+// loops that other CPUs run, so that they are tested on x86-64 too.
+#if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
+#define COVET_HTTP_SSE2 1
+#include <immintrin.h>
+#endif
 
 namespace covet::http {
 
 namespace {
 
-constexpr std::array<bool, 256> make_tchar_table()
+// Alphanumerics plus `extra`: the byte classes of tokens and hosts.
+constexpr std::array<bool, 256> alnum_and(std::string_view extra)
 {
     std::array<bool, 256> t{};
     for (int c = '0'; c <= '9'; ++c) {
@@ -23,12 +28,12 @@ constexpr std::array<bool, 256> make_tchar_table()
         t[c] = true;
         t[c - 'a' + 'A'] = true;
     }
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    for (char c : extra) {
         t[static_cast<unsigned char>(c)] = true;
     }
     return t;
 }
-constexpr auto tchar = make_tchar_table();
+constexpr auto tchar = alnum_and("!#$%&'*+-.^_`|~");
 
 bool is_token(std::string_view s) noexcept
 {
@@ -93,27 +98,133 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept
     return true;
 }
 
-// Position of the first LF in base[from, to), or `to`. Inline SSE2 (the
-// x86-64 baseline): lines are short, so a call into memchr costs more than
-// the search.
-inline std::size_t find_lf(const char* base, std::size_t from, std::size_t to) noexcept
+// The bytes of one 64-byte block of a request head, as bit masks: line
+// feeds, and control bytes (below 0x20, and DEL). One pass over the head finds
+// the lines and validates every field value at once: a control byte is
+// allowed only as a line's CR LF (each line checks its CR); anything else,
+// HTAB included, sends the head through the exact byte-by-byte checks. SSE2 is
+// the x86-64 baseline; four 16-byte compares fill one 64-bit mask.
+struct block_masks {
+    std::uint64_t lf;
+    std::uint64_t control;
+};
+constexpr std::size_t block_size = 64;
+
+#if defined(COVET_HTTP_SSE2)
+inline void scan_16(const char* p, unsigned shift, block_masks& m) noexcept
 {
-#if defined(__x86_64__)
-    const __m128i lf = _mm_set1_epi8('\n');
-    while (from + 16 <= to) {
-        const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + from));
-        if (const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(block, lf))) {
-            return from + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-        }
-        from += 16;
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i lf = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
+    // x < 0x20 (unsigned): min(x, 0x1f) == x.
+    const __m128i control = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
+                                         _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    m.lf |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(lf))) << shift;
+    m.control |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(control))) << shift;
+}
+#else
+// Other CPUs: the same masks, a byte at a time.
+inline block_masks scan_scalar(const char* p, std::size_t width) noexcept
+{
+    block_masks m{0, 0};
+    for (std::size_t i = 0; i < width; ++i) {
+        const auto c = static_cast<unsigned char>(p[i]);
+        m.lf |= static_cast<std::uint64_t>(c == '\n') << i;
+        m.control |= static_cast<std::uint64_t>(c < 0x20 || c == 0x7f) << i;
     }
+    return m;
+}
 #endif
-    for (; from < to; ++from) {
-        if (base[from] == '\n') {
-            return from;
-        }
+
+inline block_masks scan_block(const char* p) noexcept
+{
+    block_masks m{0, 0};
+#if defined(COVET_HTTP_SSE2)
+    scan_16(p, 0, m);
+    scan_16(p + 16, 16, m);
+    scan_16(p + 32, 32, m);
+    scan_16(p + 48, 48, m);
+#else
+    m = scan_scalar(p, block_size);
+#endif
+    return m;
+}
+
+#if defined(COVET_HTTP_SSE2)
+// AVX2: two 32-byte compares per block instead of four 16-byte ones. Called
+// through a pointer chosen once, as the baseline cannot inline it.
+__attribute__((target("avx2"))) block_masks scan_block_avx2(const char* p) noexcept
+{
+    block_masks m{0, 0};
+    for (unsigned half = 0; half < 2; ++half) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
+        const __m256i lf = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\n'));
+        const __m256i control =
+            _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x),
+                            _mm256_cmpeq_epi8(x, _mm256_set1_epi8(0x7f)));
+        m.lf |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(lf)))
+                << (32 * half);
+        m.control |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(control)))
+                     << (32 * half);
     }
-    return to;
+    return m;
+}
+
+block_masks scan_block_sse2(const char* p) noexcept
+{
+    return scan_block(p);
+}
+
+using block_scanner = block_masks (*)(const char*) noexcept;
+
+block_scanner choose_block_scanner() noexcept
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? scan_block_avx2 : scan_block_sse2;
+}
+
+const block_scanner full_block_scanner = choose_block_scanner();
+#endif
+
+inline block_masks full_block(const char* p) noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    return full_block_scanner(p);
+#else
+    return scan_block(p);
+#endif
+}
+
+// The last, shorter block (width < block_size): never reads past p + width.
+inline block_masks scan_partial_block(const char* p, std::size_t width) noexcept
+{
+    block_masks m{0, 0};
+#if defined(COVET_HTTP_SSE2)
+    std::size_t i = 0;
+    for (; i + 16 <= width; i += 16) {
+        scan_16(p + i, static_cast<unsigned>(i), m);
+    }
+    if (i == width) {
+        return m;
+    }
+    if (width >= 16) {
+        // The last 16 bytes overlap what was scanned: keep only the new ones.
+        block_masks last{0, 0};
+        scan_16(p + width - 16, 0, last);
+        const auto drop = static_cast<unsigned>(16 - (width - i));
+        m.lf |= (last.lf >> drop) << i;
+        m.control |= (last.control >> drop) << i;
+        return m;
+    }
+    char tail[16] = {};
+    std::memcpy(tail, p, width);
+    scan_16(tail, 0, m);
+    const std::uint64_t valid = (std::uint64_t{1} << width) - 1;
+    m.lf &= valid;
+    m.control &= valid;
+#else
+    m = scan_scalar(p, width);
+#endif
+    return m;
 }
 
 // `name` (already validated as a token) equals the lower-case `lower` of the
@@ -184,17 +295,15 @@ known_header classify(std::string_view name) noexcept
 
 // uri-host [ ":" port ] (RFC 9110 section 7.2): unreserved, pct-encoded,
 // sub-delims, ':' and the brackets of an IP literal.
+constexpr auto host_char = alnum_and("-._~%!$&'()*+,;=:[]");
+
 bool valid_host(std::string_view host) noexcept
 {
+    bool valid = true;
     for (char c : host) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-                        std::string_view("-._~%!$&'()*+,;=:[]").find(c) != std::string_view::npos;
-        if (!ok) {
-            return false;
-        }
+        valid &= host_char[static_cast<unsigned char>(c)];
     }
-    return true;
+    return valid;
 }
 
 constexpr std::size_t max_leading_empty_lines = 4;
@@ -272,7 +381,67 @@ known_header classify_field_name(std::string_view name) noexcept
     return classify(name);
 }
 
-parse_error parse_field_line(std::string_view line, header& out) noexcept
+}  // namespace detail
+
+namespace {
+
+// First byte outside VCHAR in [p, end). A target of up to 16 bytes (most
+// of them) is checked with one load when 16 bytes are readable.
+inline const char* find_target_non_vchar(const char* p, const char* end, const char* readable_end) noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    if (end - p <= 16 && readable_end - p >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i vchar = _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x21)), x),
+                                            _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x7e)), x));
+        const unsigned odd = ~static_cast<unsigned>(_mm_movemask_epi8(vchar)) & ((1u << (end - p)) - 1);
+        return odd != 0 ? p + __builtin_ctz(odd) : end;
+    }
+#else
+    (void)readable_end;
+#endif
+    return detail::find_non_vchar(p, end);
+}
+
+#if defined(COVET_HTTP_SSE2)
+// The usual field name: under 16 bytes of letters, digits and '-' before the
+// colon, checked with one 16-byte load. Returns the name's length, or 0 when
+// the byte-by-byte path has to decide (exotic token bytes, long names, too
+// few readable bytes, no colon in the line).
+inline std::size_t simple_name_length(const char* p, const char* line_end, const char* readable_end) noexcept
+{
+    if (readable_end - p < 16) {
+        return 0;
+    }
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':'))));
+    if (colons == 0) {
+        return 0;
+    }
+    const auto length = static_cast<std::size_t>(__builtin_ctz(colons));
+    if (length == 0 || p + length >= line_end) {
+        return 0;
+    }
+    auto in_range = [](__m128i v, char lo, char hi) {
+        return _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(lo)), v),
+                             _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(hi)), v));
+    };
+    // OR 0x20 folds exactly the upper-case letters onto the lower-case ones.
+    const __m128i simple = _mm_or_si128(
+        _mm_or_si128(in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'), in_range(x, '0', '9')),
+        _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+    const unsigned need = (1u << length) - 1;
+    return (static_cast<unsigned>(_mm_movemask_epi8(simple)) & need) == need ? length : 0;
+}
+#else
+inline std::size_t simple_name_length(const char*, const char*, const char*) noexcept
+{
+    return 0;
+}
+#endif
+
+parse_error parse_field(std::string_view line, header& out, bool value_bytes_checked,
+                        const char* readable_end) noexcept
 {
     const char* p = line.data();
     const char* end = p + line.size();
@@ -281,8 +450,12 @@ parse_error parse_field_line(std::string_view line, header& out) noexcept
     }
     // The name is validated while looking for the colon.
     const char* q = p;
-    while (q < end && tchar[static_cast<unsigned char>(*q)]) {
-        ++q;
+    if (const std::size_t colon = simple_name_length(p, end, readable_end); colon != 0) {
+        q = p + colon;
+    } else {
+        while (q < end && tchar[static_cast<unsigned char>(*q)]) {
+            ++q;
+        }
     }
     if (q == end) {
         return parse_error::bad_header_name;
@@ -310,12 +483,35 @@ parse_error parse_field_line(std::string_view line, header& out) noexcept
     while (v_end > v && is_ows(v_end[-1])) {
         --v_end;
     }
-    if (find_invalid_field_byte(v, v_end) != v_end) {
+    if (!value_bytes_checked && detail::find_invalid_field_byte(v, v_end) != v_end) {
         return parse_error::invalid_character;
     }
     out = {std::string_view(p, static_cast<std::size_t>(q - p)),
            std::string_view(v, static_cast<std::size_t>(v_end - v))};
     return parse_error::none;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string_view head_scanner_name() noexcept
+{
+#if defined(COVET_HTTP_SSE2)
+    return full_block_scanner == scan_block_avx2 ? "avx2" : "sse2";
+#else
+    return "portable";
+#endif
+}
+
+parse_error parse_field_line(std::string_view line, header& out) noexcept
+{
+    return parse_field(line, out, false, line.data() + line.size());
+}
+
+parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept
+{
+    return parse_field(line, out, value_bytes_checked, line.data() + line.size());
 }
 
 }  // namespace detail
@@ -337,6 +533,7 @@ void request_parser::reset() noexcept
     head_.known.fill(-1);
     error_ = parse_error::none;
     scanned_ = 0;
+    first_anomaly_ = SIZE_MAX;
     line_start_ = 0;
     request_line_start_ = 0;
     lines_ = 0;
@@ -350,60 +547,90 @@ parse_status request_parser::parse(std::string_view data) noexcept
     const char* base = data.data();
     const std::size_t n = data.size();
     std::size_t pos = scanned_;
-    while (pos < n) {
-        const std::size_t at = find_lf(base, pos, n);
-        if (at == n) {
-            pos = n;
-            break;
-        }
-        // Limits that a byte-by-byte feed would have hit before this LF arrived
-        // come first, so the error does not depend on how the input was split.
-        if (auto e = partial_limit_error(at); e != parse_error::none) {
-            return fail(e);
-        }
-        if (at == line_start_ || base[at - 1] != '\r') {
-            return fail(parse_error::bare_line_feed);
-        }
-        const std::size_t line_length = at - 1 - line_start_;
-        if (lines_ == 0) {
-            if (line_length == 0) {
-                // RFC 9112 section 2.2: ignore empty lines before a request line.
-                if (line_start_ / 2 >= max_leading_empty_lines) {
-                    return fail(parse_error::too_many_empty_lines);
-                }
-                line_start_ = request_line_start_ = pos = at + 1;
-                continue;
-            }
-            if (line_length > limits_.max_request_line) {
-                return fail(parse_error::request_line_too_long);
-            }
-        } else {
-            if (line_length == 0) {
-                head_.head_size = at + 1;
-                scanned_ = at + 1;
-                if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
-                    return fail(parse_error::head_too_large);
-                }
-                const auto status =
-                    parse_head(data.substr(request_line_start_, at + 1 - request_line_start_));
-                return status == parse_status::complete ? check_semantics() : status;
-            }
-            if (line_length > limits_.max_header_line) {
-                return fail(parse_error::header_line_too_long);
-            }
-            if (lines_ > limits_.max_headers) {
-                return fail(parse_error::too_many_headers);
-            }
-        }
-        ++lines_;
-        line_ends_.push_back(static_cast<std::uint32_t>(at));
-        line_start_ = pos = at + 1;
+    // A control byte ending the bytes seen so far is fine only if a LF follows.
+    bool pending_control = false;
+    if (pos > 0) {
+        const auto c = static_cast<unsigned char>(base[pos - 1]);
+        pending_control = (c < 0x20 && c != '\n') || c == 0x7f;
     }
-    scanned_ = pos;
+    while (pos < n) {
+        const std::size_t width = std::min(block_size, n - pos);
+        const block_masks m =
+            width == block_size ? full_block(base + pos) : scan_partial_block(base + pos, width);
+        // Control bytes other than a LF and the byte before it make the head
+        // suspect, wherever they are: noted here, and diagnosed by the exact
+        // checks only if they fall inside the head.
+        const std::uint64_t last = std::uint64_t{1} << (width - 1);
+        const std::uint64_t anomalies = m.control & ~m.lf & ~(m.lf >> 1) & ~last;
+        if (pending_control && (m.lf & 1u) == 0) {
+            first_anomaly_ = std::min(first_anomaly_, pos - 1);
+        }
+        pending_control = (m.control & ~m.lf & last) != 0;
+        if (anomalies != 0) {
+            first_anomaly_ =
+                std::min(first_anomaly_, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
+        }
+        for (std::uint64_t lfs = m.lf; lfs != 0; lfs &= lfs - 1) {
+            const std::size_t at = pos + static_cast<std::size_t>(__builtin_ctzll(lfs));
+            // Limits that a byte-by-byte feed would have hit before this LF
+            // arrived come first, so the error does not depend on how the
+            // input was split.
+            if (at >= limit_position()) {
+                if (auto e = partial_limit_error(at); e != parse_error::none) {
+                    return fail(e);
+                }
+            }
+            if (at == line_start_ || base[at - 1] != '\r') {
+                return fail(parse_error::bare_line_feed);
+            }
+            const std::size_t line_length = at - 1 - line_start_;
+            if (lines_ == 0) {
+                if (line_length == 0) {
+                    // RFC 9112 section 2.2: ignore empty lines before a request line.
+                    if (line_start_ / 2 >= max_leading_empty_lines) {
+                        return fail(parse_error::too_many_empty_lines);
+                    }
+                    line_start_ = request_line_start_ = at + 1;
+                    continue;
+                }
+                if (line_length > limits_.max_request_line) {
+                    return fail(parse_error::request_line_too_long);
+                }
+            } else {
+                if (line_length == 0) {
+                    head_.head_size = at + 1;
+                    scanned_ = at + 1;
+                    if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
+                        return fail(parse_error::head_too_large);
+                    }
+                    const auto status = parse_head(
+                        data.substr(request_line_start_, at + 1 - request_line_start_), first_anomaly_ > at);
+                    return status == parse_status::complete ? check_semantics() : status;
+                }
+                if (line_length > limits_.max_header_line) {
+                    return fail(parse_error::header_line_too_long);
+                }
+                if (lines_ > limits_.max_headers) {
+                    return fail(parse_error::too_many_headers);
+                }
+            }
+            ++lines_;
+            line_ends_.push_back(static_cast<std::uint32_t>(at));
+            line_start_ = at + 1;
+        }
+        pos += width;
+    }
+    scanned_ = n;
     if (auto e = partial_limit_error(n); e != parse_error::none) {
         return fail(e);
     }
     return parse_status::need_more;
+}
+
+std::size_t request_parser::limit_position() const noexcept
+{
+    const std::size_t line_limit = lines_ == 0 ? limits_.max_request_line : limits_.max_header_line;
+    return std::min(line_start_ + line_limit + 2, request_line_start_ + limits_.max_head_bytes + 1);
 }
 
 parse_error request_parser::partial_limit_error(std::size_t received) const noexcept
@@ -424,10 +651,11 @@ parse_error request_parser::partial_limit_error(std::size_t received) const noex
     return lines_ == 0 ? parse_error::request_line_too_long : parse_error::header_line_too_long;
 }
 
-parse_status request_parser::parse_head(std::string_view head) noexcept
+parse_status request_parser::parse_head(std::string_view head, bool value_bytes_checked) noexcept
 {
     // Line ends were recorded while scanning, relative to the data start.
     const char* data = head.data() - request_line_start_;
+    const char* head_end = head.data() + head.size();
     std::string_view line(head.data(), line_ends_[0] - 1 - request_line_start_);
 
     // The method is short and the version is the last 8 bytes: find the two
@@ -440,10 +668,17 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
         return fail(parse_error::bad_request_line);
     }
     std::size_t sp2 = sp1 + 1;
+    bool target_checked = false;
     if (line.size() >= sp1 + 10 && line[line.size() - 9] == ' ') {
         sp2 = line.size() - 9;  // the usual "... HTTP/1.1"
-        if (line.substr(sp1 + 1, sp2 - sp1 - 1).find(' ') != std::string_view::npos) {
-            sp2 = line.find(' ', sp1 + 1);
+        // One scan validates the target and finds a space inside it, if any.
+        const char* target_end = line.data() + sp2;
+        const char* odd = find_target_non_vchar(line.data() + sp1 + 1, target_end, head_end);
+        if (odd == target_end) {
+            target_checked = true;
+        } else if (*odd == ' ') {
+            sp2 = static_cast<std::size_t>(odd - line.data());
+            target_checked = true;
         }
     } else {
         sp2 = line.find(' ', sp1 + 1);
@@ -458,7 +693,7 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
     head_.method = method_from_string(head_.method_name);
     head_.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     const char* target_end = head_.target.data() + head_.target.size();
-    if (detail::find_non_vchar(head_.target.data(), target_end) != target_end) {
+    if (!target_checked && detail::find_non_vchar(head_.target.data(), target_end) != target_end) {
         return fail(parse_error::bad_target);
     }
     const std::string_view version = line.substr(sp2 + 1);
@@ -503,8 +738,8 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
     for (std::size_t i = 1; i < line_ends_.size(); ++i) {
         const std::size_t from = line_ends_[i - 1] + 1;
         header& h = headers_[count];
-        if (const auto e =
-                detail::parse_field_line(std::string_view(data + from, line_ends_[i] - 1 - from), h);
+        if (const auto e = parse_field(std::string_view(data + from, line_ends_[i] - 1 - from), h,
+                                       value_bytes_checked, head_end);
             e != parse_error::none) {
             return fail(e);
         }
@@ -559,6 +794,10 @@ parse_status request_parser::parse_head(std::string_view head) noexcept
             });
             break;
         case known_header::connection:
+            if (h.value == "keep-alive") {  // what nearly every client sends
+                connection_keep_alive = true;
+                break;
+            }
             for_each_list_item(h.value, [&](std::string_view option) {
                 if (iequals(option, "close")) {
                     connection_close = true;

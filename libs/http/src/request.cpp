@@ -1,4 +1,4 @@
-#include <covet/base/hex.hpp>
+#include <covet/base/percent.hpp>
 #include <covet/http/request.hpp>
 #include <covet/http/url.hpp>
 
@@ -146,45 +146,17 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_as_sp
 {
     std::string out;
     out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '%') {
-            if (i + 2 >= text.size()) {
-                return std::nullopt;
-            }
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return std::nullopt;
-            }
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (c == '+' && plus_as_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
+    if (!covet::percent_decode(text, out, plus_as_space)) {
+        return std::nullopt;
     }
     return out;
 }
 
 std::string percent_encode(std::string_view text)
 {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(text.size());
-    for (char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        const bool unreserved = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-                                c == '-' || c == '.' || c == '_' || c == '~';
-        if (unreserved) {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 15]);
-        }
-    }
+    covet::percent_encode(text, out);
     return out;
 }
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(COVET_HTTP_PORTABLE_SCAN)
 #define COVET_HTTP_X86 1
 #include <immintrin.h>
 #endif

@@ -8,11 +8,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <random>
+#include <vector>
 
 namespace covet::http {
 
@@ -120,16 +123,12 @@ struct byte_range {
     std::uint64_t last;
 };
 
-// One range of "bytes=a-b", "bytes=a-" or "bytes=-n". nullopt: ignore the
-// header (malformed or several ranges, which we answer with the whole file);
-// a range starting past the end is unsatisfiable (first > last).
-std::optional<byte_range> parse_range(std::string_view header, std::uint64_t size)
+// One range-spec of "bytes=a-b", "bytes=a-" or "bytes=-n". nullopt: the
+// spec is malformed (then the whole header is ignored); a range starting past
+// the end is unsatisfiable (first > last).
+std::optional<byte_range> parse_range_spec(std::string_view spec, std::uint64_t size)
 {
-    if (header.substr(0, 6) != "bytes=" || header.find(',') != std::string_view::npos) {
-        return std::nullopt;
-    }
-    header.remove_prefix(6);
-    const auto dash = header.find('-');
+    const auto dash = spec.find('-');
     if (dash == std::string_view::npos) {
         return std::nullopt;
     }
@@ -140,8 +139,8 @@ std::optional<byte_range> parse_range(std::string_view header, std::uint64_t siz
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
         return ec == std::errc{} && end == s.data() + s.size();
     };
-    const std::string_view a = header.substr(0, dash);
-    const std::string_view b = header.substr(dash + 1);
+    const std::string_view a = spec.substr(0, dash);
+    const std::string_view b = spec.substr(dash + 1);
     std::uint64_t first = 0;
     std::uint64_t last = 0;
     if (a.empty()) {
@@ -167,6 +166,108 @@ std::optional<byte_range> parse_range(std::string_view header, std::uint64_t siz
         return byte_range{1, 0};
     }
     return byte_range{first, std::min(last, size - 1)};
+}
+
+// The satisfiable ranges of a Range header, sorted, with overlapping ones and
+// ones closer than a part's overhead merged (RFC 9110 14.6). nullopt: ignore
+// the header (not bytes, malformed, or more than `max_ranges` specs); empty:
+// nothing satisfiable (416).
+std::optional<std::vector<byte_range>> parse_ranges(std::string_view header, std::uint64_t size,
+                                                    std::size_t max_ranges)
+{
+    if (header.substr(0, 6) != "bytes=") {
+        return std::nullopt;
+    }
+    header.remove_prefix(6);
+    std::vector<byte_range> ranges;
+    std::size_t specs = 0;
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        std::string_view spec = header.substr(0, comma);
+        while (!spec.empty() && (spec.front() == ' ' || spec.front() == '\t')) {
+            spec.remove_prefix(1);
+        }
+        while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t')) {
+            spec.remove_suffix(1);
+        }
+        if (!spec.empty()) {
+            if (++specs > max_ranges) {
+                return std::nullopt;
+            }
+            const auto range = parse_range_spec(spec, size);
+            if (!range) {
+                return std::nullopt;
+            }
+            if (range->first <= range->last) {
+                ranges.push_back(*range);
+            }
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        header.remove_prefix(comma + 1);
+    }
+    if (specs == 0) {
+        return std::nullopt;
+    }
+    std::sort(ranges.begin(), ranges.end(),
+              [](const byte_range& x, const byte_range& y) { return x.first < y.first; });
+    constexpr std::uint64_t part_overhead = 80;
+    std::vector<byte_range> merged;
+    for (const byte_range& r : ranges) {
+        if (!merged.empty() && r.first <= merged.back().last + part_overhead) {
+            merged.back().last = std::max(merged.back().last, r.last);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    return merged;
+}
+
+// "bytes a-b/size"
+std::string content_range(const byte_range& r, std::uint64_t size)
+{
+    return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(size);
+}
+
+// A multipart/byteranges body (RFC 9110 14.6) read from `fd`; nullopt on a
+// read error or a file that shrank.
+std::optional<std::string> multipart_body(int fd, const std::vector<byte_range>& ranges, std::uint64_t size,
+                                          std::string_view type, std::string_view boundary)
+{
+    std::string body;
+    for (const byte_range& r : ranges) {
+        body.append("--").append(boundary).append("\r\nContent-Type: ").append(type);
+        body.append("\r\nContent-Range: ").append(content_range(r, size)).append("\r\n\r\n");
+        const std::size_t at = body.size();
+        const auto length = static_cast<std::size_t>(r.last - r.first + 1);
+        body.resize(at + length);
+        std::size_t done = 0;
+        while (done < length) {
+            const ssize_t n =
+                ::pread(fd, body.data() + at + done, length - done, static_cast<off_t>(r.first + done));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return std::nullopt;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        body.append("\r\n");
+    }
+    body.append("--").append(boundary).append("--\r\n");
+    return body;
+}
+
+// A boundary no file is likely to contain: 24 random hex digits.
+std::string make_boundary()
+{
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char text[25];
+    std::snprintf(text, sizeof(text), "%016llx%08llx", static_cast<unsigned long long>(random()),
+                  static_cast<unsigned long long>(random() & 0xffffffffu));
+    return std::string("covet-") + text;
 }
 
 response not_found()
@@ -281,19 +382,40 @@ response static_files::serve(const request& req, std::string_view relative_path)
         const std::string_view if_range = req.header("if-range");
         const bool range_applies = if_range.empty() || if_range == etag || if_range == last_modified_text;
         if (range_applies) {
-            if (auto parsed = parse_range(range, size)) {
-                if (parsed->first > parsed->last) {
+            if (auto ranges = parse_ranges(range, size, options.max_ranges)) {
+                if (ranges->empty()) {
                     ::close(fd);
                     response unsatisfiable =
                         response::static_text("Range Not Satisfiable\n", status::range_not_satisfiable);
                     unsatisfiable.add_header("Content-Range", "bytes */" + std::to_string(size));
                     return unsatisfiable;
                 }
-                offset = parsed->first;
-                length = parsed->last - parsed->first + 1;
-                r.set_status(status::partial_content);
-                r.add_header("Content-Range", "bytes " + std::to_string(parsed->first) + "-" +
-                                                  std::to_string(parsed->last) + "/" + std::to_string(size));
+                if (ranges->size() == 1) {
+                    const byte_range& only = ranges->front();
+                    offset = only.first;
+                    length = only.last - only.first + 1;
+                    r.set_status(status::partial_content);
+                    r.add_header("Content-Range", content_range(only, size));
+                } else if (std::uint64_t total = 0;
+                           std::all_of(ranges->begin(), ranges->end(), [&](const byte_range& x) {
+                               total += x.last - x.first + 1;
+                               return total <= options.max_multipart_bytes;
+                           })) {
+                    // Several parts: read into memory, bounded by max_multipart_bytes
+                    // (past it the ranges are ignored and the whole file is sent).
+                    const std::string boundary = make_boundary();
+                    auto body = multipart_body(fd, *ranges, size, content_type_for(file_name), boundary);
+                    ::close(fd);
+                    if (!body) {
+                        return response::static_text("Internal Server Error\n",
+                                                     status::internal_server_error);
+                    }
+                    response parts = with_validators(response(status::partial_content));
+                    parts.add_header("Accept-Ranges", "bytes");
+                    parts.add_header("Content-Type", "multipart/byteranges; boundary=" + boundary);
+                    parts.set_body(std::move(*body));
+                    return parts;
+                }
             }
         }
     }

@@ -194,6 +194,59 @@ TEST_CASE("field syntax: obs-fold, whitespace before colon, bad names, control b
           parse_error::invalid_character);
 }
 
+TEST_CASE("a bad byte anywhere in any field value is found, at every block position")
+{
+    // The head is validated in 64-byte blocks; move each bad byte over every
+    // offset (block starts and ends, across blocks, next to CR and LF).
+    const std::string prefix = "GET / HTTP/1.1\r\nHost: h\r\nX-A: ";
+    for (const char bad : {'\0', '\x01', '\x1f', '\x7f', '\r', '\x0b'}) {
+        for (std::size_t at = 0; at < 140; ++at) {
+            std::string value(140, 'v');
+            value[at] = bad;
+            CAPTURE(static_cast<int>(bad));
+            CAPTURE(at);
+            CHECK(error_of(prefix + value + "\r\nX-B: after\r\n\r\n") == parse_error::invalid_character);
+        }
+    }
+    // HTAB is allowed in values (it takes the exact path); also at block edges.
+    for (std::size_t at = 0; at < 140; ++at) {
+        std::string value(140, 'v');
+        value[at] = '\t';
+        auto tab = parse_once(prefix + value + "\r\n\r\n");
+        REQUIRE(tab.status == parse_status::complete);
+        CHECK(tab.head.headers[1].value.size() == (at == 0 || at == 139 ? 139 : 140));
+    }
+    // The same bytes after the head (a body, the next request) do not matter.
+    auto r = parse_once(prefix + "ok\r\n\r\n" + "\x01\r\x7f\0body"s);
+    CHECK(r.status == parse_status::complete);
+    CHECK(r.head.headers[1].value == "ok");
+}
+
+TEST_CASE("field names of every length and token character, anywhere in the head")
+{
+    // Short names of letters, digits and '-' take a 16-byte fast path; the
+    // rest (long, exotic, near the end of the head) the byte-by-byte one.
+    const std::string tokens = "Ab-9!#$%&'*+.^_`|~xYz0123456789";
+    for (std::size_t length = 1; length <= 24; ++length) {
+        const std::string name = tokens.substr(0, length);
+        for (const bool last : {false, true}) {
+            const std::string head =
+                "GET / HTTP/1.1\r\nHost: h\r\n" + name + ":v\r\n" + (last ? "" : "X-Tail: t\r\n") + "\r\n";
+            auto r = parse_once(head);
+            CAPTURE(name);
+            REQUIRE(r.status == parse_status::complete);
+            CHECK(r.head.headers[1].name == name);
+            CHECK(r.head.headers[1].value == "v");
+            for (const char bad : {' ', '(', '@', '"', '\x80'}) {
+                std::string broken = name + "zz";
+                broken[broken.size() - 1] = bad;  // a bad byte just before the colon
+                CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n" + broken + ":v\r\nX-Tail: t\r\n\r\n") !=
+                      parse_error::none);
+            }
+        }
+    }
+}
+
 TEST_CASE("Host rules")
 {
     CHECK(error_of("GET / HTTP/1.1\r\n\r\n") == parse_error::missing_host);
@@ -341,6 +394,14 @@ TEST_CASE("error codes have messages")
 TEST_CASE("the SIMD scanners agree with a plain loop")
 {
     INFO("scanner: " << std::string(detail::scanner_name()));
+    // The build runs the scanners it should: SIMD on x86-64, plain loops otherwise.
+#if defined(__x86_64__) && !defined(COVET_HTTP_PORTABLE_SCAN)
+    CHECK(detail::head_scanner_name() != "portable");
+    CHECK(detail::scanner_name() != "swar");
+#else
+    CHECK(detail::head_scanner_name() == "portable");
+    CHECK(detail::scanner_name() == "swar");
+#endif
     std::string s(100, 'a');
     for (std::size_t bad_at = 0; bad_at < s.size(); ++bad_at) {
         for (char bad : {'\0', '\x01', '\r', '\n', '\x1f', '\x7f'}) {

@@ -5,7 +5,8 @@
 //    frameworks do).
 // Route sets: the GitHub API (routes.hpp) and a 100-route mixed set.
 // Counters: per_lookup (time per lookup), allocs (heap allocations per lookup,
-// from the counting operator new below).
+// from the counting operator new of counting_new.hpp).
+#include "counting_new.hpp"
 #include "routes.hpp"
 
 #include <covet/router/router.hpp>
@@ -22,33 +23,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-
-// g++ 12 sees these replacements inlined into std containers and reports
-// free() of a pointer from operator new; it is the pair's own malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t n)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
 
 namespace {
 
@@ -206,7 +180,7 @@ route_set& mixed()
     return s;
 }
 
-void set_counters(benchmark::State& state, std::size_t lookups_per_iteration, long allocs)
+void set_counters(benchmark::State& state, std::size_t lookups_per_iteration, std::uint64_t allocs)
 {
     const double lookups =
         static_cast<double>(lookups_per_iteration) * static_cast<double>(state.iterations());
@@ -221,26 +195,26 @@ void covet_all(benchmark::State& state, route_set& (*set)(), bool statics_only)
 {
     const route_set& s = set();
     const auto& reqs = statics_only ? s.statics : s.all;
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (auto _ : state) {
         for (const auto& r : reqs) {
             auto m = s.covet.find(r.m, r.path);
             benchmark::DoNotOptimize(m);
         }
     }
-    set_counters(state, reqs.size(), allocations.load() - before);
+    set_counters(state, reqs.size(), covet::testing::allocations() - before);
 }
 
 void map_static(benchmark::State& state, route_set& (*set)())
 {
     const route_set& s = set();
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (auto _ : state) {
         for (const auto& r : s.statics) {
             benchmark::DoNotOptimize(s.map.find(r.m, r.path));
         }
     }
-    set_counters(state, s.statics.size(), allocations.load() - before);
+    set_counters(state, s.statics.size(), covet::testing::allocations() - before);
 }
 
 void regex_all(benchmark::State& state, route_set& (*set)(), bool statics_only)
@@ -248,13 +222,13 @@ void regex_all(benchmark::State& state, route_set& (*set)(), bool statics_only)
     const route_set& s = set();
     const auto& reqs = statics_only ? s.statics : s.all;
     std::smatch caps;
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (auto _ : state) {
         for (const auto& r : reqs) {
             benchmark::DoNotOptimize(s.regex.find(r.m, r.path, caps));
         }
     }
-    set_counters(state, reqs.size(), allocations.load() - before);
+    set_counters(state, reqs.size(), covet::testing::allocations() - before);
 }
 
 BENCHMARK_CAPTURE(covet_all, github_all, github, false);
@@ -273,12 +247,12 @@ void covet_one(benchmark::State& state, route_set& (*set)(), std::string_view pa
 {
     const route_set& s = set();
     const std::string p(path);
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (auto _ : state) {
         auto m = s.covet.find(method::get, p);
         benchmark::DoNotOptimize(m);
     }
-    set_counters(state, 1, allocations.load() - before);
+    set_counters(state, 1, covet::testing::allocations() - before);
     if (!s.covet.find(method::get, p)) {
         state.SkipWithError("no match");
     }
@@ -299,11 +273,11 @@ void regex_one(benchmark::State& state, route_set& (*set)(), std::string_view pa
     const route_set& s = set();
     const std::string p(path);
     std::smatch caps;
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (auto _ : state) {
         benchmark::DoNotOptimize(s.regex.find(method::get, p, caps));
     }
-    set_counters(state, 1, allocations.load() - before);
+    set_counters(state, 1, covet::testing::allocations() - before);
 }
 
 constexpr std::string_view static_path = "/user/repos";

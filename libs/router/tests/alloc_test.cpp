@@ -8,33 +8,7 @@
 #include <new>
 #include <string>
 
-namespace {
-std::atomic<long> allocations{0};
-}  // namespace
-
-// g++ 12 sees these replacements inlined into std containers and reports
-// free() of a pointer from operator new; it is the pair's own malloc.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-// Counting replacements of the global allocation functions (this test binary only).
-void* operator new(std::size_t n)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
+#include "counting_new.hpp"
 
 using namespace covet::router;
 
@@ -65,7 +39,7 @@ TEST_CASE("find allocates nothing: found, 404, 405, options, redirect, backtrack
                            "/dav/1",
                            long_path.c_str()};
     int found = 0;
-    const long before = allocations.load();
+    const auto before = covet::testing::allocations();
     for (int round = 0; round < 100; ++round) {
         for (const char* p : paths) {
             for (method m : {method::get, method::post, method::options, method::head}) {
@@ -75,10 +49,10 @@ TEST_CASE("find allocates nothing: found, 404, 405, options, redirect, backtrack
             found += r.find("PROPFIND", p) ? 1 : 0;
         }
     }
-    const long after = allocations.load();
+    const auto after = covet::testing::allocations();
     CHECK(after - before == 0);
     CHECK(found > 0);
     // The counter works: a std::string that outgrows SSO is seen.
     std::string big(100, 'x');
-    CHECK(allocations.load() > after);
+    CHECK(covet::testing::allocations() > after);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Hexadecimal digits: one definition for the percent-decoders (http, router)
+// Hexadecimal digits: one definition for the percent-decoder (base/percent)
 // and the chunk-size parser.
 
 namespace covet {

@@ -134,7 +134,9 @@ private:
         error_ = e;
         return parse_status::error;
     }
-    parse_status parse_head(std::string_view head) noexcept;
+    parse_status parse_head(std::string_view head, bool value_bytes_checked) noexcept;
+    // The first position at which a line or head limit is crossed.
+    std::size_t limit_position() const noexcept;
     parse_error partial_limit_error(std::size_t received) const noexcept;
     parse_status check_semantics() noexcept;
 
@@ -145,6 +147,7 @@ private:
     parse_error error_ = parse_error::none;
     // Resumption state: offsets into the request's bytes.
     std::size_t scanned_ = 0;
+    std::size_t first_anomaly_ = SIZE_MAX;  // first byte no head may contain, if any
     std::size_t line_start_ = 0;
     std::size_t request_line_start_ = 0;
     std::size_t lines_ = 0;
@@ -226,10 +229,15 @@ const char* find_invalid_field_byte(const char* p, const char* end) noexcept;
 const char* find_non_vchar(const char* p, const char* end) noexcept;
 /// Validates a field line `name: value` (no CRLF) and splits it.
 parse_error parse_field_line(std::string_view line, header& out) noexcept;
+/// The same; `value_bytes_checked` skips the value's byte check that the
+/// caller already made.
+parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept;
 /// The known_header a field name is (case-insensitive); count_ if none.
 known_header classify_field_name(std::string_view name) noexcept;
 /// Which scanner implementation runs on this CPU ("avx2", "sse2", "swar").
 std::string_view scanner_name() noexcept;
+/// Which block scanner the request parser runs ("avx2", "sse2", "portable").
+std::string_view head_scanner_name() noexcept;
 }  // namespace detail
 
 }  // namespace covet::http

@@ -1,6 +1,6 @@
 #pragma once
 // Serving a directory: sendfile, ETag / Last-Modified with If-None-Match /
-// If-Modified-Since (304), single byte ranges (206 / 416) with If-Range,
+// If-Modified-Since (304), byte ranges (206, multipart/byteranges for several, 416) with If-Range,
 // content types by extension, index files, and no way out of the root: paths
 // are decoded and normalised, ".." is refused, and files are opened with
 // openat2(RESOLVE_BENEATH), so a symlink cannot lead outside the root either
@@ -29,6 +29,11 @@ struct static_options {
     std::string cache_control{};
     /// Serve files whose names start with '.'.
     bool serve_dotfiles = false;
+    /// Range requests with more range-specs than this are answered with the whole file.
+    std::size_t max_ranges = 16;
+    /// Several ranges become one multipart/byteranges body held in memory up to
+    /// this many bytes of content; past it the whole file is sent instead.
+    std::size_t max_multipart_bytes = 1024 * 1024;
 };
 
 class static_files {

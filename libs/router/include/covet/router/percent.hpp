@@ -1,36 +1,14 @@
 #pragma once
 // Percent-encoding (RFC 3986) for path segments: the router matches raw
-// paths and decodes parameters only when asked.
+// paths and decodes parameters only when asked. The implementation is
+// covet::base's, shared with covet::http.
 
-#include <covet/base/result.hpp>
-
-#include <cstddef>
-#include <span>
-#include <string>
-#include <string_view>
+#include <covet/base/percent.hpp>
 
 namespace covet::router {
 
-/// True for RFC 3986 unreserved characters (ALPHA DIGIT - . _ ~), the only
-/// bytes percent_encode leaves alone.
-constexpr bool is_unreserved(char c) noexcept
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-/// Appends `in` to `out`, percent-encoding (upper-case hex) every byte that is
-/// not unreserved; '/' is kept as is when `keep_slash` (catch-all values).
-void percent_encode(std::string_view in, std::string& out, bool keep_slash = false);
-
-/// Appends the decoded form of `in` to `out`. Returns false (and leaves
-/// `out` with a partial result) when a '%' is not followed by two hex digits.
-/// '+' is not a space in paths and stays '+'.
-[[nodiscard]] bool percent_decode(std::string_view in, std::string& out);
-
-/// Allocation-free decoding into `buf`: the decoded size, or
-/// errc::invalid_argument (malformed escape) / errc::limit_exceeded (buffer
-/// too small). Decoded output is never longer than the input.
-result<std::size_t> percent_decode(std::string_view in, std::span<char> buf) noexcept;
+using covet::is_unreserved;
+using covet::percent_decode;
+using covet::percent_encode;
 
 }  // namespace covet::router
