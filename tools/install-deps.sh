@@ -28,6 +28,7 @@ packages=(
     liburing-dev      # covet::net: io_uring backend (COVET_IO_URING=ON)
     libssl-dev        # covet::net: TLS, ALPN; later JWT/WebSocket hashing
     zlib1g-dev        # covet::http: gzip/deflate
+    libnghttp2-dev    # covet::http: HTTP/2 (framing, HPACK, flow control)
     libsimdjson-dev   # covet::json: On Demand parsing
     libfmt-dev        # covet::json: error messages
     libsqlite3-dev    # covet::orm: the SQLite driver
@@ -39,6 +40,7 @@ packages=(
     rapidjson-dev nlohmann-json3-dev libboost-json1.81-dev  # json benchmark peers (COVET_BUILD_BENCH)
     libhiredis-dev    # redis RESP parser benchmark peer (COVET_BUILD_BENCH)
     openssl ca-certificates curl util-linux procps
+    nghttp2-client    # covet::http HTTP/2 tests: nghttp (and h2load for benchmarks)
     redis-server      # covet::redis tests start a throwaway redis-server
     postgresql        # covet::postgres tests start a throwaway PostgreSQL 15
     chromium nodejs   # apps/chat browser test (playwright-core drives Debian's chromium; no browser download)
@@ -54,6 +56,7 @@ if [[ $with_bench == 1 ]]; then
         # peer servers of tools/covet-bench (bench/peers/)
         nginx-light   # nginx: static return
         h2o           # h2o 2.2.5 (static responses)
+        nghttp2-server  # nghttpd: HTTP/2 peer of tools/covet-bench --h2 (h2load is in nghttp2-client)
         nodejs        # fastify and express (npm ci in bench/peers/node)
         python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
         gunicorn python3-flask  # Flask on gunicorn

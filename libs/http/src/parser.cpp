@@ -376,6 +376,11 @@ status status_for(parse_error e) noexcept
 
 namespace detail {
 
+known_header classify_field_name(std::string_view name) noexcept
+{
+    return classify(name);
+}
+
 }  // namespace detail
 
 namespace {

@@ -1,3 +1,5 @@
+#include "h2_connection.hpp"
+
 #include <covet/http/compression.hpp>
 #include <covet/http/detail/serialize.hpp>
 #include <covet/http/error.hpp>
@@ -8,6 +10,7 @@
 #include <covet/net/timer.hpp>
 
 #include <sys/sendfile.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -17,44 +20,11 @@
 #include <cstring>
 #include <list>
 #include <optional>
+#include <type_traits>
 
 namespace covet::http {
 
-namespace {
-
-using namespace std::chrono_literals;
-using clock = std::chrono::steady_clock;
-
-constexpr std::size_t initial_buffer_size = 8 * 1024;
-constexpr std::size_t min_read_space = 4 * 1024;
-// Bodies up to this size are copied into the response batch; larger ones go
-// out as their own buffer of a gather write.
-constexpr std::size_t inline_body_limit = 64 * 1024;
-// A response batch this large is written without waiting for the pipeline to drain.
-constexpr std::size_t flush_threshold = 256 * 1024;
-constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
-
-struct connection;
-
-struct worker_state {
-    std::list<connection*> connections;
-    std::size_t open = 0;
-    bool stopping = false;
-};
-
-}  // namespace
-
-struct server::state {
-    net::runtime* rt = nullptr;
-    server_options options;
-    http::handler handler;
-    std::unique_ptr<net::per_thread<worker_state>> workers;
-    std::vector<net::stop_registration> stop_hooks;
-    std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> requests{0};
-};
-
-namespace {
+namespace detail {
 
 response response_for_exception(std::exception_ptr failure, const request& req)
 {
@@ -112,6 +82,55 @@ task<void> maybe_compress(const compression_options& policy, const request& req,
     }
 }
 
+}  // namespace detail
+
+namespace {
+
+using detail::maybe_compress;
+using detail::response_for_exception;
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t initial_buffer_size = 8 * 1024;
+constexpr std::size_t min_read_space = 4 * 1024;
+// Bodies up to this size are copied into the response batch; larger ones go
+// out as their own buffer of a gather write.
+constexpr std::size_t inline_body_limit = 64 * 1024;
+// A response batch this large is written without waiting for the pipeline to drain.
+constexpr std::size_t flush_threshold = 256 * 1024;
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// What a graceful stop needs of an HTTP/1.1 connection over any stream type.
+struct connection_base {
+    bool idle = false;
+    bool closing = false;
+    virtual void close_stream() noexcept = 0;
+
+protected:
+    ~connection_base() = default;
+};
+
+struct worker_state {
+    std::list<connection_base*> connections;
+    std::list<detail::h2_stoppable*> h2_connections;
+    std::size_t open = 0;
+    bool stopping = false;
+};
+
+}  // namespace
+
+struct server::state {
+    net::runtime* rt = nullptr;
+    server_options options;
+    http::handler handler;
+    std::unique_ptr<net::per_thread<worker_state>> workers;
+    std::vector<net::stop_registration> stop_hooks;
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> requests{0};
+};
+
+namespace {
+
 // With streaming enabled the parser admits Content-Length up to the streamed
 // limit; buffered requests are held to max_body by the connection.
 parser_limits parse_limits(const server_options& options)
@@ -127,8 +146,11 @@ parser_limits parse_limits(const server_options& options)
 // trailers are decoded there, so reading never moves the head.
 constexpr std::size_t stream_window = 32 * 1024;
 
-struct connection {
-    connection(server::state& s, net::tcp_stream st)
+// One HTTP/1.1 connection over a tcp_stream or a tls_stream (compiled for
+// each, so that the plaintext path pays nothing for TLS).
+template <class Stream>
+struct connection final : connection_base {
+    connection(server::state& s, Stream st)
         : srv(s),
           stream(std::move(st)),
           parser(parse_limits(s.options)),
@@ -150,6 +172,8 @@ struct connection {
     }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
+
+    void close_stream() noexcept override { stream.close(); }
 
     std::string_view current() const noexcept { return {in.get() + begin, end - begin}; }
     std::size_t buffered() const noexcept { return end - begin; }
@@ -274,7 +298,8 @@ struct connection {
         }
         if (use_chunks) {
             stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
-            co_return (co_await stream.write(asio::buffer("0\r\n\r\n", 5))).has_value();
+            const auto last = co_await stream.write(asio::buffer("0\r\n\r\n", 5));
+            co_return last.has_value();
         }
         co_return true;
     }
@@ -282,6 +307,42 @@ struct connection {
     // sendfile(2) from the page cache straight to the socket; waits for
     // writability when the socket buffer is full.
     task<bool> send_file(const detail::file_body& file)
+    {
+        if constexpr (!std::is_same_v<Stream, net::tcp_stream>) {
+            co_return co_await send_file_copied(file);
+        } else {
+            co_return co_await send_file_zero_copy(file);
+        }
+    }
+
+    // TLS encrypts in user space: read the file in pieces and write them.
+    task<bool> send_file_copied(const detail::file_body& file)
+    {
+        std::unique_ptr<char[]> piece(new char[64 * 1024]);
+        std::uint64_t offset = file.offset;
+        std::uint64_t remaining = file.length;
+        stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
+        while (remaining > 0) {
+            const ssize_t n = ::pread(file.fd, piece.get(), std::min<std::uint64_t>(remaining, 64 * 1024),
+                                      static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                co_return false;  // the file shrank or failed under us
+            }
+            const auto written =
+                co_await stream.write(asio::buffer(piece.get(), static_cast<std::size_t>(n)));
+            if (!written) {
+                co_return false;
+            }
+            offset += static_cast<std::uint64_t>(n);
+            remaining -= static_cast<std::uint64_t>(n);
+        }
+        co_return true;
+    }
+
+    task<bool> send_file_zero_copy(const detail::file_body& file)
     {
         off_t offset = static_cast<off_t>(file.offset);
         std::uint64_t remaining = file.length;
@@ -561,7 +622,7 @@ struct connection {
     }
 
     server::state& srv;
-    net::tcp_stream stream;
+    Stream stream;
     asio::ip::tcp::endpoint remote;
     request_parser parser;
     chunked_decoder chunked;
@@ -571,13 +632,17 @@ struct connection {
     std::size_t end = 0;
     std::size_t max_buffer;
     std::string out;
-    bool idle = false;
-    bool closing = false;
+    bool first_request = true;
+    // run() returned because the client speaks HTTP/2 (the preface is in the
+    // buffer, or follows the h2c upgrade request).
+    bool to_h2 = false;
+    std::unique_ptr<detail::h2_upgrade_request> h2_upgrade;
     worker_state* worker;
-    std::list<connection*>::iterator registration;
+    std::list<connection_base*>::iterator registration;
 };
 
-task<void> connection::run()
+template <class Stream>
+task<void> connection<Stream>::run()
 {
     const server_options& options = srv.options;
     for (;;) {
@@ -619,6 +684,12 @@ task<void> connection::run()
             st = parser.parse(current());
         }
         if (st == parse_status::error) {
+            // HTTP/2 with prior knowledge: the preface instead of a first request.
+            if (first_request && srv.options.http2.enabled &&
+                current().substr(0, 16) == detail::h2_preface.substr(0, 16)) {
+                to_h2 = true;
+                co_return;
+            }
             const parse_error e = parser.error();
             co_await send_error(status_for(e), make_error_code(e).message());
             co_return;
@@ -691,6 +762,24 @@ task<void> connection::run()
             }
         }
 
+        // An h2c upgrade (RFC 7540 3.2, cleartext only): 101, then this
+        // request is answered as stream 1 of the HTTP/2 connection.
+        if constexpr (std::is_same_v<Stream, net::tcp_stream>) {
+            if (!streamed && options.http2.enabled && !parser.head().find(known_header::upgrade).empty()) {
+                h2_upgrade = detail::h2c_upgrade_request(parser.head(), body);
+                if (h2_upgrade) {
+                    out.append(
+                        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+                    if (!co_await flush()) {
+                        co_return;
+                    }
+                    begin += consumed;
+                    to_h2 = true;
+                    co_return;
+                }
+            }
+        }
+
         // 3. The handler.
         const request_head& head = parser.head();
         request req(head, body, trailers, remote);
@@ -760,6 +849,7 @@ task<void> connection::run()
             begin = end = 0;
         }
         parser.reset();
+        first_request = false;
         if (!keep_alive) {
             if (co_await flush()) {
                 co_await lingering_close();
@@ -772,11 +862,15 @@ task<void> connection::run()
     }
 }
 
+template <class Stream>
+task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, Stream stream);
+
 task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
 {
     s->accepted.fetch_add(1, std::memory_order_relaxed);
     worker_state& worker = s->workers->local();
-    if (worker.open >= s->options.max_connections_per_worker || worker.stopping) {
+    if (worker.open + worker.h2_connections.size() >= s->options.max_connections_per_worker ||
+        worker.stopping) {
         static constexpr std::string_view busy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
             "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nServer at capacity.\n";
@@ -786,8 +880,47 @@ task<void> serve(std::shared_ptr<server::state> s, net::tcp_stream stream)
         stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
         co_return;
     }
-    connection c(*s, std::move(stream));
-    co_await c.run();
+    if (s->options.tls) {
+        net::tls_stream tls(std::move(stream), *s->options.tls);
+        tls.set_timeouts({.read = s->options.header_timeout, .write = s->options.write_timeout});
+        if (!co_await tls.handshake_server()) {
+            co_return;
+        }
+        if (s->options.http2.enabled && tls.alpn_protocol() == "h2") {
+            const auto remote = tls.remote_endpoint().value_or(asio::ip::tcp::endpoint{});
+            co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
+                                      worker.stopping, net::any_stream(std::move(tls)), std::string(),
+                                      remote);
+        } else {
+            co_await serve_http1(s, worker, std::move(tls));
+        }
+        co_return;
+    }
+    co_await serve_http1(s, worker, std::move(stream));
+}
+
+template <class Stream>
+task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, Stream stream)
+{
+    std::optional<net::any_stream> h2_stream;
+    std::string h2_received;
+    asio::ip::tcp::endpoint remote;
+    std::unique_ptr<detail::h2_upgrade_request> upgrade;
+    {
+        connection<Stream> c(*s, std::move(stream));
+        co_await c.run();
+        if (c.to_h2) {
+            h2_received.assign(c.current());
+            remote = c.remote;
+            h2_stream.emplace(std::move(c.stream));
+            upgrade = std::move(c.h2_upgrade);
+        }
+    }
+    if (h2_stream) {
+        co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
+                                  worker.stopping, std::move(*h2_stream), std::move(h2_received), remote,
+                                  std::move(upgrade));
+    }
 }
 
 }  // namespace
@@ -815,11 +948,15 @@ result<server> server::start(net::runtime& rt, server_options options, http::han
         // their current response (which then says Connection: close).
         s->stop_hooks.push_back(rt.on_stop(i, [w] {
             w->stopping = true;
-            for (connection* c : w->connections) {
+            for (connection_base* c : w->connections) {
                 c->closing = true;
                 if (c->idle) {
-                    c->stream.close();
+                    c->close_stream();
                 }
+            }
+            // HTTP/2: GOAWAY; open streams finish, then the connection closes.
+            for (detail::h2_stoppable* c : w->h2_connections) {
+                c->begin_shutdown();
             }
         }));
     }

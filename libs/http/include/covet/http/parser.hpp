@@ -232,6 +232,8 @@ parse_error parse_field_line(std::string_view line, header& out) noexcept;
 /// The same; `value_bytes_checked` skips the value's byte check that the
 /// caller already made.
 parse_error parse_field_line(std::string_view line, header& out, bool value_bytes_checked) noexcept;
+/// The known_header a field name is (case-insensitive); count_ if none.
+known_header classify_field_name(std::string_view name) noexcept;
 /// Which scanner implementation runs on this CPU ("avx2", "sse2", "swar").
 std::string_view scanner_name() noexcept;
 /// Which block scanner the request parser runs ("avx2", "sse2", "portable").

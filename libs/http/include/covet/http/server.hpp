@@ -18,14 +18,55 @@
 #include <covet/net/listener.hpp>
 #include <covet/net/runtime.hpp>
 #include <covet/net/task.hpp>
+#include <covet/net/tls.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace covet::http {
+
+/// HTTP/2 (RFC 9113) settings and limits. Cleartext connections that start
+/// with the connection preface ("prior knowledge") speak HTTP/2.
+struct http2_options {
+    bool enabled = true;
+    /// SETTINGS_MAX_CONCURRENT_STREAMS announced to the client.
+    std::uint32_t max_concurrent_streams = 100;
+    /// SETTINGS_INITIAL_WINDOW_SIZE: request body bytes a stream may send
+    /// before the handler consumed them.
+    std::uint32_t initial_window_size = 256 * 1024;
+    /// Receive window of the whole connection (sum over its streams).
+    std::uint32_t connection_window_size = 1024 * 1024;
+    /// SETTINGS_MAX_FRAME_SIZE (16 KiB to 16 MiB - 1).
+    std::uint32_t max_frame_size = 16 * 1024;
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: decoded request header bytes (RFC 9113
+    /// 6.5.2 counting: name + value + 32 per field); larger → stream reset.
+    std::uint32_t max_header_list_size = 64 * 1024;
+    /// SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the client may use.
+    std::uint32_t header_table_size = 4096;
+
+    // Abuse limits; past one the connection ends with GOAWAY(ENHANCE_YOUR_CALM).
+    // Rates are token buckets: `burst` at once, then `per_second` on average.
+    /// Streams reset by the client, or by the server for exceeding a limit
+    /// (rapid reset, CVE-2023-44487; HPACK bombs).
+    std::uint32_t reset_burst = 1000;
+    std::uint32_t resets_per_second = 33;
+    /// PING and SETTINGS frames (ping/settings flood).
+    std::uint32_t control_frame_burst = 1000;
+    std::uint32_t control_frames_per_second = 100;
+    /// CONTINUATION frames after one HEADERS frame (CONTINUATION flood, CVE-2024-27316).
+    std::uint32_t max_continuations = 8;
+    /// Entries in one SETTINGS frame.
+    std::uint32_t max_settings_entries = 32;
+    /// Request content buffered by one connection (over all its streams)
+    /// before the server stops acknowledging more with WINDOW_UPDATE (except
+    /// for the oldest incomplete body); beyond it each stream is held to its
+    /// initial window.
+    std::size_t max_buffered_body_per_connection = 16 * 1024 * 1024;
+};
 
 struct server_options {
     net::listen_options listen{};
@@ -49,6 +90,12 @@ struct server_options {
     /// (request::read_body), limited by limits.max_streamed_body, instead of
     /// buffering it up to limits.max_body. Unset: every body is buffered.
     std::function<bool(const request&)> stream_body_if{};
+    /// HTTP/2 settings and limits.
+    http2_options http2{};
+    /// Serve HTTPS on this port: every connection starts with a TLS
+    /// handshake; ALPN "h2" selects HTTP/2, anything else HTTP/1.1. Make the
+    /// context with tls_context::server(cert, key, {"h2", "http/1.1"}).
+    std::optional<net::tls_context> tls{};
 };
 
 /// Handles one request. Called on the connection's worker thread.
