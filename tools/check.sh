@@ -14,4 +14,12 @@ for preset in dev iouring clang fuzz; do
     echo "=== covet: cmake --workflow --preset $preset"
     cmake --workflow --preset "$preset"
 done
+# Every fuzz target must be registered with the fuzz label (a mislabelled one
+# would silently drop out of the fuzz workflow above).
+targets=$(ls libs/*/fuzz/*_fuzz.cpp | wc -l)
+registered=$(ctest --test-dir build/fuzz -N -L fuzz | grep -c "Test *#")
+if [[ $targets -ne $registered ]]; then
+    echo "=== covet: $registered fuzz tests registered for $targets fuzz targets" >&2
+    exit 1
+fi
 echo "=== covet: all workflows passed in $(( $(date +%s) - start )) s"
