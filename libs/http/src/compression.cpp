@@ -9,23 +9,12 @@ namespace covet::http {
 
 namespace {
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // The q value of one Accept-Encoding element ("gzip;q=0.5"); 1 if absent.
 double quality(std::string_view params) noexcept
 {
     while (!params.empty()) {
         const auto semi = params.find(';');
-        std::string_view p = trim(params.substr(0, semi));
+        std::string_view p = trim_ows(params.substr(0, semi));
         if (p.size() > 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
             p.remove_prefix(2);
             // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
@@ -74,9 +63,9 @@ content_coding negotiate_coding(std::string_view accept_encoding) noexcept
     double gzip = -1, deflate = -1, any = -1;
     while (!accept_encoding.empty()) {
         const auto comma = accept_encoding.find(',');
-        const std::string_view item = trim(accept_encoding.substr(0, comma));
+        const std::string_view item = trim_ows(accept_encoding.substr(0, comma));
         const auto semi = item.find(';');
-        const std::string_view name = trim(item.substr(0, semi));
+        const std::string_view name = trim_ows(item.substr(0, semi));
         const double q = semi == std::string_view::npos ? 1.0 : quality(item.substr(semi + 1));
         if (iequals(name, "gzip") || iequals(name, "x-gzip")) {
             gzip = q;

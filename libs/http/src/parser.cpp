@@ -53,17 +53,6 @@ constexpr bool is_ows(char c) noexcept
     return c == ' ' || c == '\t';
 }
 
-std::string_view trim_ows(std::string_view s) noexcept
-{
-    while (!s.empty() && is_ows(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_ows(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // Calls fn(token) for each element of a comma-separated list, skipping
 // empty elements as RFC 9110 section 5.6.1 asks recipients to.
 template <class Fn>

@@ -183,13 +183,7 @@ std::optional<std::vector<byte_range>> parse_ranges(std::string_view header, std
     std::size_t specs = 0;
     while (!header.empty()) {
         const auto comma = header.find(',');
-        std::string_view spec = header.substr(0, comma);
-        while (!spec.empty() && (spec.front() == ' ' || spec.front() == '\t')) {
-            spec.remove_prefix(1);
-        }
-        while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t')) {
-            spec.remove_suffix(1);
-        }
+        const std::string_view spec = trim_ows(header.substr(0, comma));
         if (!spec.empty()) {
             if (++specs > max_ranges) {
                 return std::nullopt;

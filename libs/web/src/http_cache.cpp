@@ -39,24 +39,13 @@ struct http_cache_state {
     }
 };
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 /// Calls fn(item) for each comma-separated, trimmed, non-empty item.
 template <class Fn>
 void for_each_item(std::string_view list, Fn&& fn)
 {
     while (!list.empty()) {
         const auto comma = list.find(',');
-        const std::string_view item = trim(list.substr(0, comma));
+        const std::string_view item = http::trim_ows(list.substr(0, comma));
         if (!item.empty()) {
             fn(item);
         }
@@ -94,9 +83,9 @@ cache_control parse_cache_control(std::string_view header)
     cache_control cc;
     for_each_item(header, [&cc](std::string_view d) {
         const auto eq = d.find('=');
-        const std::string_view name = trim(d.substr(0, eq));
+        const std::string_view name = http::trim_ows(d.substr(0, eq));
         const std::string_view value =
-            eq == std::string_view::npos ? std::string_view{} : trim(d.substr(eq + 1));
+            eq == std::string_view::npos ? std::string_view{} : http::trim_ows(d.substr(eq + 1));
         if (http::iequals(name, "no-store")) {
             cc.no_store = true;
         } else if (http::iequals(name, "no-cache")) {
@@ -166,7 +155,7 @@ http::response from_stored(const http_cache_state& s, const stored_response& e)
         const auto end = lines.find("\r\n");
         const std::string_view line = lines.substr(0, end);
         const auto colon = line.find(':');
-        r.add_header(line.substr(0, colon), trim(line.substr(colon + 1)));
+        r.add_header(line.substr(0, colon), http::trim_ows(line.substr(colon + 1)));
         lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
     }
     const std::int64_t age = std::max<std::int64_t>(0, (s.now() - e.stored_at) / 1'000'000'000);

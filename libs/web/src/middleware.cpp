@@ -38,17 +38,6 @@ bool contains_ci(const std::vector<std::string>& items, std::string_view v)
     return std::any_of(items.begin(), items.end(), [v](const std::string& i) { return http::iequals(i, v); });
 }
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 bool origin_allowed(const cors_state& s, std::string_view origin)
 {
     if (s.any_origin) {
@@ -87,7 +76,7 @@ task<http::response> preflight(std::shared_ptr<const cors_state> s, std::string_
     bool ok = origin_allowed(*s, origin) && contains_ci(s->opts.allow_methods, method);
     while (ok && !requested.empty()) {
         const auto comma = requested.find(',');
-        const std::string_view h = trim(requested.substr(0, comma));
+        const std::string_view h = http::trim_ows(requested.substr(0, comma));
         requested.remove_prefix(comma == std::string_view::npos ? requested.size() : comma + 1);
         if (!h.empty() && !s->any_header && !contains_ci(s->opts.allow_headers, h)) {
             ok = false;

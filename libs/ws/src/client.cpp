@@ -1,3 +1,4 @@
+#include <covet/http/header.hpp>
 #include <covet/ws/client.hpp>
 #include <covet/ws/deflate.hpp>
 #include <covet/ws/handshake.hpp>
@@ -16,31 +17,6 @@ namespace covet::ws {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 struct response_head {
     int status = 0;
     std::vector<std::pair<std::string_view, std::string_view>> headers;
@@ -50,7 +26,7 @@ struct response_head {
     {
         std::string out;
         for (const auto& [n, v] : headers) {
-            if (iequals(n, name)) {
+            if (http::iequals(n, name)) {
                 if (!out.empty()) {
                     out.append(", ");
                 }
@@ -62,7 +38,7 @@ struct response_head {
     bool has(std::string_view name) const
     {
         for (const auto& h : headers) {
-            if (iequals(h.first, name)) {
+            if (http::iequals(h.first, name)) {
                 return true;
             }
         }
@@ -93,7 +69,7 @@ bool parse_response_head(std::string_view head, response_head& out)
         if (colon == std::string_view::npos || colon == 0) {
             return false;
         }
-        out.headers.emplace_back(line.substr(0, colon), trim(line.substr(colon + 1)));
+        out.headers.emplace_back(line.substr(0, colon), http::trim_ows(line.substr(colon + 1)));
     }
     return true;
 }
@@ -252,7 +228,7 @@ task<result<connection>> connect(std::string url, client_options options)
     if (!parse_response_head(std::string_view(received).substr(0, head_end + 2), head) ||
         head.status != 101 || !detail::header_has_token(head.joined("Upgrade"), "websocket") ||
         !detail::header_has_token(head.joined("Connection"), "upgrade") ||
-        trim(head.joined("Sec-WebSocket-Accept")) != accept_key(key)) {
+        http::trim_ows(head.joined("Sec-WebSocket-Accept")) != accept_key(key)) {
         co_return error::handshake_failed;
     }
     std::string protocol = head.joined("Sec-WebSocket-Protocol");

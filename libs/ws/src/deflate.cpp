@@ -1,3 +1,4 @@
+#include <covet/http/header.hpp>
 #include <covet/ws/deflate.hpp>
 
 #include <zlib.h>
@@ -11,23 +12,12 @@ namespace covet::ws {
 
 namespace {
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 std::vector<std::string_view> split(std::string_view s, char separator)
 {
     std::vector<std::string_view> parts;
     for (;;) {
         const std::size_t at = s.find(separator);
-        parts.push_back(trim(s.substr(0, at)));
+        parts.push_back(http::trim_ows(s.substr(0, at)));
         if (at == std::string_view::npos) {
             return parts;
         }
@@ -72,9 +62,9 @@ bool parse_offer(const std::vector<std::string_view>& params, offer& out)
     for (std::size_t i = 1; i < params.size(); ++i) {
         const std::string_view param = params[i];
         const std::size_t eq = param.find('=');
-        const std::string_view name = trim(param.substr(0, eq));
+        const std::string_view name = http::trim_ows(param.substr(0, eq));
         const std::string_view value =
-            eq == std::string_view::npos ? std::string_view() : trim(param.substr(eq + 1));
+            eq == std::string_view::npos ? std::string_view() : http::trim_ows(param.substr(eq + 1));
         const bool has_value = eq != std::string_view::npos;
         if (iequals(name, "server_no_context_takeover") && !has_value && !out.server_no_context_takeover) {
             out.server_no_context_takeover = true;

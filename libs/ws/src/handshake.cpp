@@ -1,3 +1,4 @@
+#include <covet/http/header.hpp>
 #include <covet/ws/deflate.hpp>
 #include <covet/ws/handshake.hpp>
 
@@ -13,31 +14,6 @@ namespace covet::ws {
 namespace {
 
 constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 // What the connection needs once the 101 is out, shared by the response's
 // handler and the coroutine (one allocation per accepted connection).
@@ -73,7 +49,7 @@ bool header_has_token(std::string_view value, std::string_view token) noexcept
 {
     while (!value.empty()) {
         const std::size_t comma = value.find(',');
-        if (iequals(trim(value.substr(0, comma)), token)) {
+        if (http::iequals(http::trim_ows(value.substr(0, comma)), token)) {
             return true;
         }
         if (comma == std::string_view::npos) {
@@ -88,7 +64,7 @@ std::string joined_header(const http::request& req, std::string_view name)
 {
     std::string out;
     for (const auto& h : req.headers()) {
-        if (iequals(h.name, name)) {
+        if (http::iequals(h.name, name)) {
             if (!out.empty()) {
                 out.append(", ");
             }
@@ -162,13 +138,13 @@ http::response accept(const http::request& req, accept_options options, open_han
     if (!detail::header_has_token(detail::joined_header(req, "Connection"), "upgrade")) {
         return refuse(http::status::bad_request, "WebSocket handshake: Connection: Upgrade missing");
     }
-    const std::string_view version = trim(req.header("Sec-WebSocket-Version"));
+    const std::string_view version = http::trim_ows(req.header("Sec-WebSocket-Version"));
     if (version != "13") {
         http::response r = refuse(http::status::upgrade_required, "WebSocket handshake: version 13 required");
         r.add_header("Sec-WebSocket-Version", "13");
         return r;
     }
-    const std::string_view key = trim(req.header("Sec-WebSocket-Key"));
+    const std::string_view key = http::trim_ows(req.header("Sec-WebSocket-Key"));
     if (detail::base64_decoded_size(key) != std::optional<std::size_t>(16)) {
         return refuse(http::status::bad_request, "WebSocket handshake: bad Sec-WebSocket-Key");
     }

@@ -174,23 +174,13 @@ public:
     template <class Loader>
     auto get_or_load(K key, Loader loader)
     {
-        using loaded = typename decltype(call_loader(loader, key))::value_type;
+        using loaded = typename decltype(detail::call_loader(loader, key))::value_type;
         static_assert(std::is_same_v<loaded, V> || std::is_same_v<loaded, covet::result<V>>,
                       "covet::cache::get_or_load: the loader must return task<V> or task<result<V>>");
         return load<loaded>(std::move(key), std::move(loader));
     }
 
 private:
-    template <class Loader>
-    static auto call_loader(Loader& loader, const K& key)
-    {
-        if constexpr (std::is_invocable_v<Loader&, const K&>) {
-            return loader(key);
-        } else {
-            return loader();
-        }
-    }
-
     template <class R, class Loader>
     task<R> load(K key, Loader loader)
     {
@@ -276,7 +266,7 @@ private:
     task<void> run_load(K key, Loader loader, std::shared_ptr<flight_type> f)
     {
         flight_completer completer{this, key, f};
-        co_await detail::run_into<R>(call_loader(loader, key), f.get());
+        co_await detail::run_into<R>(detail::call_loader(loader, key), f.get());
         completer.complete();
     }
 

@@ -34,6 +34,18 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept
     return true;
 }
 
+/// `s` without leading and trailing optional whitespace (SP, HTAB; RFC 9110 5.6.3).
+constexpr std::string_view trim_ows(std::string_view s) noexcept
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 /// Fields the parser recognises while parsing, for O(1) lookups.
 enum class known_header : std::uint8_t {
     host,

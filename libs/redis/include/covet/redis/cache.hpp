@@ -182,23 +182,13 @@ public:
     template <class Loader>
     auto get_or_load(K key, Loader loader)
     {
-        using loaded = typename decltype(call_loader(loader, key))::value_type;
+        using loaded = typename decltype(covet::cache::detail::call_loader(loader, key))::value_type;
         static_assert(std::is_same_v<loaded, V> || std::is_same_v<loaded, covet::result<V>>,
                       "covet::redis::cache::get_or_load: the loader must return task<V> or task<result<V>>");
         return load<loaded>(std::move(key), std::move(loader));
     }
 
 private:
-    template <class Loader>
-    static auto call_loader(Loader& loader, const K& key)
-    {
-        if constexpr (std::is_invocable_v<Loader&, const K&>) {
-            return loader(key);
-        } else {
-            return loader();
-        }
-    }
-
     template <class R, class Loader>
     task<R> load(K key, Loader loader)
     {
@@ -220,7 +210,7 @@ private:
     template <class R, class Loader>
     task<R> load_and_store(K key, Loader loader)
     {
-        auto pending = call_loader(loader, key);
+        auto pending = covet::cache::detail::call_loader(loader, key);
         R loaded = co_await std::move(pending);
         bool store = true;
         if constexpr (!std::is_same_v<R, V>) {

@@ -22,6 +22,19 @@
 
 namespace covet::cache {
 
+namespace detail {
+/// Calls a get_or_load loader with the key, or without it if it takes none.
+template <class Loader, class K>
+auto call_loader(Loader& loader, const K& key)
+{
+    if constexpr (std::is_invocable_v<Loader&, const K&>) {
+        return loader(key);
+    } else {
+        return loader();
+    }
+}
+}  // namespace detail
+
 /// What a cache gives to the waiters of a load whose leader was destroyed
 /// before its loader finished (e.g. its io_context stopped).
 class load_abandoned : public std::runtime_error {
