@@ -1,5 +1,6 @@
 // The TFB database endpoints over real sockets on a SQLite file.
 #include "tfb_db.hpp"
+#include "temp_dir.hpp"
 #include "tfb.hpp"
 
 #include "http_test_support.hpp"
@@ -20,13 +21,12 @@ using namespace std::chrono_literals;
 using covet::http::testing::exchange;
 
 struct running_db_tfb {
-    std::filesystem::path dir;
+    covet::testing::temp_dir tmp{"covet-tfb"};
+    std::filesystem::path dir = tmp.path;
     covet::web::app app{covet::tfb::make_config(0, 2)};
     std::uint16_t port = 0;
     running_db_tfb()
     {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "covet-tfb-XXXXXX").string();
-        dir = ::mkdtemp(tmpl.data());
         const std::string url = "sqlite://" + (dir / "tfb.db").string();
         {
             auto db = covet::orm::database::open(url);
@@ -40,11 +40,7 @@ struct running_db_tfb {
         port = app.listen();
         app.start();
     }
-    ~running_db_tfb()
-    {
-        app.stop();
-        std::filesystem::remove_all(dir);
-    }
+    ~running_db_tfb() { app.stop(); }
 };
 
 std::size_t count(const std::string& text, const std::regex& re)

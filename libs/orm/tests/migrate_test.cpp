@@ -1,5 +1,6 @@
 #include <covet/net/spawn.hpp>
 #include <covet/orm/migrate.hpp>
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,14 +16,8 @@ namespace orm = covet::orm;
 
 namespace {
 
-struct temp_dir {
-    temp_dir()
-    {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "covet-migrate-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-    std::filesystem::path path;
+struct temp_dir : covet::testing::temp_dir {
+    temp_dir() : covet::testing::temp_dir("covet-migrate") {}
 };
 
 void write(const std::filesystem::path& p, const std::string& text)

@@ -1,5 +1,6 @@
 #include <covet/net/spawn.hpp>
 #include <covet/orm/orm.hpp>
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -84,15 +85,9 @@ CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
 )";
 
 // A fresh directory under /tmp, removed at the end of the test.
-struct temp_dir {
-    temp_dir()
-    {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "covet-orm-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
+struct temp_dir : covet::testing::temp_dir {
+    temp_dir() : covet::testing::temp_dir("covet-orm") {}
     std::string url(std::string_view file) const { return "sqlite://" + (path / file).string(); }
-    std::filesystem::path path;
 };
 
 // Values that would break SQL if they were ever spliced into the text.

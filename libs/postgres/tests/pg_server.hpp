@@ -5,6 +5,7 @@
 // Without the binaries: a skip, or a failure when CI=true.
 
 #include <doctest/doctest.h>
+#include "temp_dir.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -30,11 +31,7 @@ public:
         if (!std::filesystem::exists(bin_dir + "/initdb")) {
             return;
         }
-        std::string tmpl = (std::filesystem::temp_directory_path() / "covet-pg-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            return;
-        }
-        dir_ = tmpl;
+        dir_ = covet::testing::make_temp_dir("covet-pg").string();
         as_user_ = ::geteuid() == 0 ? "runuser -u postgres -- " : "";
         if (!as_user_.empty() && !run("chown postgres: '" + dir_ + "'")) {
             return;

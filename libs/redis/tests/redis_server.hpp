@@ -5,6 +5,7 @@
 // is a failure.
 
 #include <doctest/doctest.h>
+#include "temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -77,8 +78,7 @@ public:
             MESSAGE("redis-server not found: skipping (install Debian's redis-server)");
             return;
         }
-        char tmpl[] = "/tmp/covet-redis-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
+        dir_ = covet::testing::make_temp_dir("covet-redis").string();
         port_ = free_port();
         start();
     }
