@@ -218,6 +218,16 @@ std::optional<std::vector<byte_range>> parse_ranges(std::string_view header, std
     return merged;
 }
 
+// Bytes of content the ranges cover (they are merged, so none is counted twice).
+std::uint64_t content_bytes(const std::vector<byte_range>& ranges) noexcept
+{
+    std::uint64_t total = 0;
+    for (const byte_range& r : ranges) {
+        total += r.last - r.first + 1;
+    }
+    return total;
+}
+
 // "bytes a-b/size"
 std::string content_range(const byte_range& r, std::uint64_t size)
 {
@@ -390,11 +400,7 @@ response static_files::serve(const request& req, std::string_view relative_path)
                     length = only.last - only.first + 1;
                     r.set_status(status::partial_content);
                     r.add_header("Content-Range", content_range(only, size));
-                } else if (std::uint64_t total = 0;
-                           std::all_of(ranges->begin(), ranges->end(), [&](const byte_range& x) {
-                               total += x.last - x.first + 1;
-                               return total <= options.max_multipart_bytes;
-                           })) {
+                } else if (content_bytes(*ranges) <= options.max_multipart_bytes) {
                     // Several parts: read into memory, bounded by max_multipart_bytes
                     // (past it the ranges are ignored and the whole file is sent).
                     const std::string boundary = make_boundary();
