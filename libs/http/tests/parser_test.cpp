@@ -355,6 +355,16 @@ TEST_CASE("limits: request line 414, header line, count and block 431")
     }
     CHECK(error_of(big + "\r\n", limits) == parse_error::head_too_large);
     CHECK(status_for(parse_error::head_too_large) == status::request_header_fields_too_large);
+
+    // A header line limit far below the request line's, crossed in the same
+    // 64-byte block as the request line ends, and exactly at the limit.
+    parser_limits tight;
+    tight.max_header_line = 10;
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-Long: 12345\r\n\r\n", tight) ==
+          parse_error::header_line_too_long);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-L: 12345\r\n\r\n", tight) == parse_error::none);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-Lo: 12345\r\n\r\n", tight) ==
+          parse_error::header_line_too_long);
 }
 
 TEST_CASE("many headers within the default limits")
