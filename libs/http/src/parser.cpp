@@ -308,6 +308,35 @@ bool valid_host(std::string_view host) noexcept
 
 constexpr std::size_t max_leading_empty_lines = 4;
 
+// "keep-alive" exactly, in two overlapping 8-byte compares.
+inline bool is_keep_alive(std::string_view value) noexcept
+{
+    constexpr std::string_view expected = "keep-alive";
+    if (value.size() != expected.size()) {
+        return false;
+    }
+    std::uint64_t a[2];
+    std::uint64_t b[2];
+    std::memcpy(&a[0], value.data(), 8);
+    std::memcpy(&a[1], value.data() + 2, 8);
+    std::memcpy(&b[0], expected.data(), 8);
+    std::memcpy(&b[1], expected.data() + 2, 8);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+}
+
+// "GET " in one 4-byte compare.
+inline bool starts_with_get(std::string_view line) noexcept
+{
+    if (line.size() < 4) {
+        return false;
+    }
+    std::uint32_t word;
+    std::uint32_t expected;
+    std::memcpy(&word, line.data(), 4);
+    std::memcpy(&expected, "GET ", 4);
+    return word == expected;
+}
+
 // The version nearly every request carries, in one 8-byte compare.
 inline bool is_http_1_1(std::string_view version) noexcept
 {
@@ -592,6 +621,11 @@ parse_status request_parser::parse(std::string_view data) noexcept
         const auto c = static_cast<unsigned char>(base[pos - 1]);
         pending_control = (c < 0x20 && c != '\n') || c == 0x7f;
     }
+    // No line end before this bound can cross a limit in this call: line and
+    // head starts only move forward.
+    const std::size_t no_limit_before =
+        std::min(line_start_ + std::min(limits_.max_request_line, limits_.max_header_line) + 2,
+                 request_line_start_ + limits_.max_head_bytes + 1);
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
         const block_masks m =
@@ -599,11 +633,6 @@ parse_status request_parser::parse(std::string_view data) noexcept
         // Control bytes other than a LF and the byte before it make the head
         // suspect, wherever they are: noted here, and diagnosed by the exact
         // checks only if they fall inside the head.
-        // No line end in this block before this bound can cross a limit:
-        // line and head starts only move forward.
-        const std::size_t no_limit_before =
-            std::min(line_start_ + std::min(limits_.max_request_line, limits_.max_header_line) + 2,
-                     request_line_start_ + limits_.max_head_bytes + 1);
         const std::uint64_t last = std::uint64_t{1} << (width - 1);
         const std::uint64_t anomalies = m.control & ~m.lf & ~(m.lf >> 1) & ~last;
         if (pending_control && (m.lf & 1u) == 0) {
@@ -704,8 +733,13 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
     // The method is short and the version is the last 8 bytes: find the two
     // spaces without a library call.
     std::size_t sp1 = 0;
-    while (sp1 < line.size() && line[sp1] != ' ') {
-        ++sp1;
+    const bool get = starts_with_get(line);
+    if (get) {
+        sp1 = 3;
+    } else {
+        while (sp1 < line.size() && line[sp1] != ' ') {
+            ++sp1;
+        }
     }
     if (sp1 == line.size() || sp1 == 0) {
         return fail(parse_error::bad_request_line);
@@ -730,7 +764,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
         return fail(parse_error::bad_request_line);
     }
     head_.method_name = line.substr(0, sp1);
-    head_.method = method_from_string(head_.method_name);
+    head_.method = get ? method::get : method_from_string(head_.method_name);
     // A known method is a token; only extension methods need the check.
     if (head_.method == method::other && !is_token(head_.method_name)) {
         return fail(parse_error::bad_method);
@@ -841,7 +875,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
             });
             break;
         case known_header::connection:
-            if (h.value == "keep-alive") {  // what nearly every client sends
+            if (is_keep_alive(h.value)) {  // what nearly every client sends
                 connection_keep_alive = true;
                 break;
             }

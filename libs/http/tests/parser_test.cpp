@@ -113,6 +113,14 @@ TEST_CASE("methods, versions and target forms")
     CHECK(error_of("get / HTTP/1.1\r\nHost: h\r\n\r\n") ==
           parse_error::none);  // methods are case-sensitive tokens
     CHECK(parse_once("get / HTTP/1.1\r\nHost: h\r\n\r\n").head.method == method::other);
+    // Three-letter and GET-prefixed methods are not GET.
+    for (const std::string name : {"GXT", "GETS", "GE", "PUT"}) {
+        auto other = parse_once(name + " / HTTP/1.1\r\nHost: h\r\n\r\n");
+        REQUIRE(other.status == parse_status::complete);
+        CHECK(other.head.method_name == name);
+        CHECK(other.head.method == (name == "PUT" ? method::put : method::other));
+    }
+    CHECK(parse_once("GET / HTTP/1.1\r\nHost: h\r\n\r\n").head.method_name == "GET");
 
     auto http10 = parse_once("GET / HTTP/1.0\r\n\r\n");  // Host optional in 1.0
     REQUIRE(http10.status == parse_status::complete);
