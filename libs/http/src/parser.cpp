@@ -626,6 +626,17 @@ parse_status request_parser::parse(std::string_view data) noexcept
     const std::size_t no_limit_before =
         std::min(line_start_ + std::min(limits_.max_request_line, limits_.max_header_line) + 2,
                  request_line_start_ + limits_.max_head_bytes + 1);
+    // The resumption state lives in registers while scanning; every exit
+    // stores it back.
+    std::size_t line_start = line_start_;
+    std::size_t lines = lines_;
+    std::size_t first_anomaly = first_anomaly_;
+    std::uint32_t* const line_ends = line_ends_.data();
+    auto save = [&] {
+        line_start_ = line_start;
+        lines_ = lines;
+        first_anomaly_ = first_anomaly;
+    };
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
         const block_masks m =
@@ -636,62 +647,67 @@ parse_status request_parser::parse(std::string_view data) noexcept
         const std::uint64_t last = std::uint64_t{1} << (width - 1);
         const std::uint64_t anomalies = m.control & ~m.lf & ~(m.lf >> 1) & ~last;
         if (pending_control && (m.lf & 1u) == 0) {
-            first_anomaly_ = std::min(first_anomaly_, pos - 1);
+            first_anomaly = std::min(first_anomaly, pos - 1);
         }
         pending_control = (m.control & ~m.lf & last) != 0;
         if (anomalies != 0) {
-            first_anomaly_ =
-                std::min(first_anomaly_, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
+            first_anomaly =
+                std::min(first_anomaly, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
         }
         for (std::uint64_t lfs = m.lf; lfs != 0; lfs &= lfs - 1) {
             const std::size_t at = pos + static_cast<std::size_t>(__builtin_ctzll(lfs));
             // Limits that a byte-by-byte feed would have hit before this LF
             // arrived come first, so the error does not depend on how the
             // input was split.
-            if (at >= no_limit_before && at >= limit_position()) {
-                if (auto e = partial_limit_error(at); e != parse_error::none) {
-                    return fail(e);
+            if (at >= no_limit_before) {
+                save();
+                if (at >= limit_position()) {
+                    if (auto e = partial_limit_error(at); e != parse_error::none) {
+                        return fail(e);
+                    }
                 }
             }
-            if (at == line_start_ || base[at - 1] != '\r') {
+            if (at == line_start || base[at - 1] != '\r') {
+                save();
                 return fail(parse_error::bare_line_feed);
             }
-            const std::size_t line_length = at - 1 - line_start_;
-            if (lines_ == 0) {
-                if (line_length == 0) {
+            const std::size_t line_length = at - 1 - line_start;
+            if (line_length == 0) {
+                if (lines == 0) {
                     // RFC 9112 section 2.2: ignore empty lines before a request line.
-                    if (line_start_ / 2 >= max_leading_empty_lines) {
+                    if (line_start / 2 >= max_leading_empty_lines) {
+                        save();
                         return fail(parse_error::too_many_empty_lines);
                     }
-                    line_start_ = request_line_start_ = at + 1;
+                    line_start = request_line_start_ = at + 1;
                     continue;
                 }
+                save();
+                head_.head_size = at + 1;
+                scanned_ = at + 1;
+                if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
+                    return fail(parse_error::head_too_large);
+                }
+                const auto status = parse_head(data.substr(request_line_start_, at + 1 - request_line_start_),
+                                               first_anomaly > at);
+                return status == parse_status::complete ? check_semantics() : status;
+            }
+            if (lines == 0) {
                 if (line_length > limits_.max_request_line) {
+                    save();
                     return fail(parse_error::request_line_too_long);
                 }
-            } else {
-                if (line_length == 0) {
-                    head_.head_size = at + 1;
-                    scanned_ = at + 1;
-                    if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
-                        return fail(parse_error::head_too_large);
-                    }
-                    const auto status = parse_head(
-                        data.substr(request_line_start_, at + 1 - request_line_start_), first_anomaly_ > at);
-                    return status == parse_status::complete ? check_semantics() : status;
-                }
-                if (line_length > limits_.max_header_line) {
-                    return fail(parse_error::header_line_too_long);
-                }
-                if (lines_ > limits_.max_headers) {
-                    return fail(parse_error::too_many_headers);
-                }
+            } else if (line_length > limits_.max_header_line || lines > limits_.max_headers) {
+                save();
+                return fail(line_length > limits_.max_header_line ? parse_error::header_line_too_long
+                                                                  : parse_error::too_many_headers);
             }
-            line_ends_[lines_++] = static_cast<std::uint32_t>(at);
-            line_start_ = at + 1;
+            line_ends[lines++] = static_cast<std::uint32_t>(at);
+            line_start = at + 1;
         }
         pos += width;
     }
+    save();
     scanned_ = n;
     if (auto e = partial_limit_error(n); e != parse_error::none) {
         return fail(e);
