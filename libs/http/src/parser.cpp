@@ -508,6 +508,9 @@ inline bool valid_host(std::string_view host, const char*) noexcept
 }
 #endif
 
+// cr_follows: the byte at line.end() is readable and is the line's CR, which
+// stops the OWS skip without a bound check.
+template <bool cr_follows = false>
 [[gnu::always_inline]] inline parse_error parse_field(std::string_view line, header& out,
                                                       bool value_bytes_checked,
                                                       const char* readable_end) noexcept
@@ -545,8 +548,14 @@ inline bool valid_host(std::string_view host, const char*) noexcept
         return parse_error::bad_header_name;
     }
     const char* v = q + 1;
-    while (v < end && is_ows(*v)) {
-        ++v;
+    if constexpr (cr_follows) {
+        while (is_ows(*v)) {
+            ++v;
+        }
+    } else {
+        while (v < end && is_ows(*v)) {
+            ++v;
+        }
     }
     const char* v_end = end;
     while (v_end > v && is_ows(v_end[-1])) {
@@ -832,11 +841,12 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
 
     std::size_t count = 0;
     const std::uint32_t* line_ends = line_ends_.data();
+    header* const headers = headers_.data();
     for (std::size_t i = 1; i < lines_; ++i) {
         const std::size_t from = line_ends[i - 1] + 1;
-        header& h = headers_[count];
-        if (const auto e = parse_field(std::string_view(data + from, line_ends[i] - 1 - from), h,
-                                       value_bytes_checked, head_end);
+        header& h = headers[count];
+        if (const auto e = parse_field<true>(std::string_view(data + from, line_ends[i] - 1 - from), h,
+                                             value_bytes_checked, head_end);
             e != parse_error::none) {
             return fail(e);
         }
