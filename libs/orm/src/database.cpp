@@ -217,6 +217,9 @@ std::string_view database::dialect() const noexcept
 task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
                                                row_sink* sink)
 {
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
     statement_result out;
     if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
         out = co_await state_->run_shared(sql, params, sink);
@@ -248,8 +251,11 @@ task<transaction> database::begin(isolation level)
 {
     auto h = co_await state_->acquire();
     const std::string sql = begin_sql(state_->dialect, level);
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
     co_await run_on(h, sql, {}, nullptr);
-    co_return transaction(std::move(h));
+    co_return transaction(std::move(h), &state_->options.on_statement);
 }
 
 pool::metrics database::pool_stats() const
@@ -269,6 +275,7 @@ transaction& transaction::operator=(transaction&& other) noexcept
     if (this != &other) {
         abandon();
         conn_ = std::move(other.conn_);
+        on_statement_ = std::exchange(other.on_statement_, nullptr);
         finished_ = std::exchange(other.finished_, false);
         savepoints_ = std::exchange(other.savepoints_, 0);
     }
@@ -299,6 +306,9 @@ task<statement_result> transaction::run_statement(std::string_view sql, std::spa
 {
     if (!active()) {
         throw error(errc::query_error, "25P01", "the transaction is no longer active");
+    }
+    if (on_statement_ != nullptr && *on_statement_) {
+        (*on_statement_)(sql);
     }
     auto out = co_await run_on(conn_, sql, params, sink);
     co_return out;

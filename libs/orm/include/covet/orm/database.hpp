@@ -16,9 +16,11 @@
 // Errors: covet::orm::error (see error.hpp).
 
 #include <covet/orm/driver.hpp>
+#include <covet/orm/eager.hpp>
 #include <covet/orm/error.hpp>
 #include <covet/orm/model.hpp>
 #include <covet/orm/query.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 #include <covet/pool/pool.hpp>
 
@@ -27,6 +29,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -72,7 +75,7 @@ private:
     static constexpr std::array<setter, sizeof...(I)> make_setters(std::index_sequence<I...>)
     {
         return {{[](const row& r, std::size_t column, Row& o) {
-            read_column(r, column, o.*(std::get<I>(json::fields_of<Row>).member));
+            read_column(r, column, o.*(std::get<I>(columns_of<Row>).member));
         }...}};
     }
     static const auto& setters()
@@ -84,8 +87,7 @@ private:
     static int field_index(std::string_view name, std::index_sequence<I...>)
     {
         int found = -1;
-        ((found < 0 && std::get<I>(json::fields_of<Row>).cpp_name == name ? (found = static_cast<int>(I))
-                                                                          : 0),
+        ((found < 0 && std::get<I>(columns_of<Row>).cpp_name == name ? (found = static_cast<int>(I)) : 0),
          ...);
         return found;
     }
@@ -93,7 +95,7 @@ private:
     static bool field_named(std::size_t index, std::string_view name, std::index_sequence<I...>)
     {
         bool same = false;
-        ((I == index ? (same = std::get<I>(json::fields_of<Row>).cpp_name == name) : false), ...);
+        ((I == index ? (same = std::get<I>(columns_of<Row>).cpp_name == name) : false), ...);
         return same;
     }
     void prepare(const row& r)
@@ -209,7 +211,7 @@ struct model_sql {
                     }(f),
                     ...);
             },
-            json::fields_of<T>);
+            columns_of<T>);
         s += ") VALUES ";
         std::size_t n = 1;
         for (std::size_t r = 0; r < rows; ++r) {
@@ -258,7 +260,7 @@ struct model_sql {
                         }(f),
                         ...);
                 },
-                json::fields_of<T>);
+                columns_of<T>);
             s += " WHERE ";
             append_identifier(s, model_of<T>.key_name);
             s += " = $";
@@ -284,7 +286,7 @@ void append_values(const T& obj, bool with_key, bool key_last, Out& out)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
     if (key_last) {
         out.push_back(to_value_view(obj.*(model_of<T>.key)));
     }
@@ -361,16 +363,20 @@ public:
     {
         return fetch<Row>(q.build());
     }
+    /// The rows of `q`, with the relations named by q.with(...) loaded.
     template <model T>
     task<std::vector<T>> all(const select_query<T>& q)
     {
-        return fetch<T>(q.build());
+        if (q.eager().empty()) {
+            return fetch<T>(q.build());
+        }
+        return fetch_eager<T>(q.build(), q.eager());
     }
     template <model T>
     task<std::optional<T>> first(select_query<T> q)
     {
         q.limit(1);
-        auto rows = co_await fetch<T>(q.build());
+        auto rows = co_await all(q);
         std::optional<T> out;
         if (!rows.empty()) {
             out.emplace(std::move(rows.front()));
@@ -530,6 +536,31 @@ public:
         co_return key;
     }
 
+    /// Loads the relations `members` (declared with COVET_RELATIONS) of every
+    /// parent with one statement per relation for the whole list, and
+    /// returns the parents: `posts = co_await db.load_related(std::move(posts), &post::author);`
+    template <model T, class... M>
+    task<std::vector<T>> load_related(std::vector<T> parents, M T::*... members)
+    {
+        static_assert(has_relations<T>, "load_related(): declare the model's relations with COVET_RELATIONS");
+        static_assert((detail::has_relation_member<T, M>() && ...),
+                      "load_related(): the member is not a relation declared in COVET_RELATIONS");
+        const std::array<std::size_t, sizeof...(M)> which{detail::relation_index(members)...};
+        for (const std::size_t index : which) {
+            co_await load_relation_at<T>(parents, index);
+        }
+        co_return parents;
+    }
+    /// The same for one parent.
+    template <model T, class... M>
+    task<T> load_related(T parent, M T::*... members)
+    {
+        std::vector<T> one;
+        one.push_back(std::move(parent));
+        auto loaded = co_await load_related(std::move(one), members...);
+        co_return std::move(loaded.front());
+    }
+
     /// The SQL dialect of the connections ("sqlite", "postgresql").
     virtual std::string_view dialect() const noexcept = 0;
 
@@ -538,6 +569,114 @@ public:
                                                  row_sink* sink) = 0;
 
 protected:
+    template <model T>
+    task<std::vector<T>> fetch_eager(statement st, std::vector<std::size_t> which)
+    {
+        auto rows = co_await fetch<T>(std::move(st));
+        if constexpr (has_relations<T>) {
+            for (const std::size_t index : which) {
+                co_await load_relation_at<T>(rows, index);
+            }
+        }
+        co_return rows;
+    }
+
+    // Relation number `index` of T (not a coroutine: picks the loader).
+    template <model T, std::size_t I = 0>
+    task<void> load_relation_at(std::vector<T>& parents, std::size_t index)
+    {
+        if constexpr (I + 1 < detail::relation_count<T>) {
+            if (index != I) {
+                return load_relation_at<T, I + 1>(parents, index);
+            }
+        }
+        return load_relation(parents, std::get<I>(relations_of<T>));
+    }
+
+    // The rows of Row whose `column` is one of `keys` (sorted, distinct), appended to `out`.
+    template <model Row, class K>
+    task<void> fetch_by_keys(std::string_view column, const std::vector<K>& keys, std::vector<Row>& out)
+    {
+        const std::size_t per_statement = dialect() == "postgresql" && detail::array_key<K>
+                                              ? std::max<std::size_t>(keys.size(), 1)
+                                              : detail::max_keys_per_statement;
+        for (std::size_t first = 0; first < keys.size(); first += per_statement) {
+            const std::size_t count = std::min(per_statement, keys.size() - first);
+            const statement st = detail::select_where_in<Row>(column, keys, first, count, dialect());
+            detail::vector_sink<Row> sink(out);
+            co_await run_statement(st.sql, st.params, &sink);
+        }
+    }
+
+    template <model P, model U, class FK>
+    task<void> load_relation(std::vector<P>& parents, belongs_to_relation<P, U, FK> rel)
+    {
+        using K = detail::key_of_t<U>;
+        std::vector<K> keys;
+        keys.reserve(parents.size());
+        for (auto& p : parents) {
+            (p.*rel.member).reset();
+            if (auto k = detail::key_value<K>(p.*rel.foreign_key)) {
+                keys.push_back(std::move(*k));
+            }
+        }
+        detail::sort_unique(keys);
+        std::vector<U> found;
+        co_await fetch_by_keys<U>(model_of<U>.key_name, keys, found);
+        detail::key_index<K> by_key;
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            by_key.add(found[i].*(model_of<U>.key), i);
+        }
+        by_key.finish();
+        for (auto& p : parents) {
+            if (auto k = detail::key_value<K>(p.*rel.foreign_key)) {
+                by_key.for_each(*k, [&](std::size_t i) { p.*rel.member = found[i]; });
+            }
+        }
+    }
+
+    // has-many and has-one: children whose foreign key is a parent's primary key.
+    template <model P, model C, class FK, class Member>
+    task<void> load_children(std::vector<P>& parents, Member P::*member, FK C::*foreign_key)
+    {
+        using K = detail::key_of_t<P>;
+        std::vector<K> keys;
+        keys.reserve(parents.size());
+        detail::key_index<K> by_key;
+        for (std::size_t i = 0; i < parents.size(); ++i) {
+            parents[i].*member = Member{};
+            keys.push_back(parents[i].*(model_of<P>.key));
+            by_key.add(parents[i].*(model_of<P>.key), i);
+        }
+        detail::sort_unique(keys);
+        by_key.finish();
+        std::vector<C> children;
+        co_await fetch_by_keys<C>(column_name<C>(foreign_key), keys, children);
+        for (auto& child : children) {
+            if (auto k = detail::key_value<K>(child.*foreign_key)) {
+                by_key.for_each(*k, [&](std::size_t i) {
+                    if constexpr (detail::is_optional_v<Member>) {
+                        if (!(parents[i].*member)) {
+                            parents[i].*member = child;  // the lowest primary key: rows come in key order
+                        }
+                    } else {
+                        (parents[i].*member).push_back(child);
+                    }
+                });
+            }
+        }
+    }
+    template <model P, model C, class FK>
+    task<void> load_relation(std::vector<P>& parents, has_many_relation<P, C, FK> rel)
+    {
+        return load_children<P, C>(parents, rel.member, rel.foreign_key);
+    }
+    template <model P, model C, class FK>
+    task<void> load_relation(std::vector<P>& parents, has_one_relation<P, C, FK> rel)
+    {
+        return load_children<P, C>(parents, rel.member, rel.foreign_key);
+    }
+
     session() = default;
     ~session() = default;
     session(const session&) = default;
@@ -569,6 +708,9 @@ struct database_options {
     /// per_thread: no lock, one thread (e.g. one database per worker).
     pool::mode pool_mode = pool::mode::shared;
     connect_options connect{};
+    /// Called with the SQL of every statement this database (and its
+    /// transactions) runs, before it runs: logging, tracing, counting.
+    std::function<void(std::string_view sql)> on_statement;
 };
 
 class database final : public session {
@@ -634,10 +776,15 @@ public:
 
 private:
     friend class database;
-    explicit transaction(database::connection_pool::handle h) noexcept : conn_(std::move(h)) {}
+    transaction(database::connection_pool::handle h,
+                const std::function<void(std::string_view)>* hook) noexcept
+        : conn_(std::move(h)), on_statement_(hook)
+    {
+    }
     void abandon() noexcept;
 
     database::connection_pool::handle conn_;
+    const std::function<void(std::string_view)>* on_statement_ = nullptr;
     bool finished_ = false;
     unsigned savepoints_ = 0;
 };

@@ -10,6 +10,7 @@
 //   std::vector<user> adults = co_await db.all(q);
 
 #include <covet/orm/model.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 
 #include <cstdint>
@@ -252,7 +253,7 @@ void append_all_columns(std::string& out, bool qualified)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
 }
 }  // namespace detail
 
@@ -323,6 +324,22 @@ public:
         (add_column(detail::to_selection(std::forward<Selections>(s))), ...);
         return *this;
     }
+
+    /// Eager-loads these relations (COVET_RELATIONS) of the rows db.all() and
+    /// db.first() return: one extra statement per relation for all rows.
+    template <class... M>
+    select_query& with(M T::*... members)
+    {
+        static_assert(has_relations<T>, "with(): declare the model's relations with COVET_RELATIONS");
+        if constexpr (has_relations<T>) {
+            static_assert((detail::has_relation_member<T, M>() && ...),
+                          "with(): the member is not a relation declared in COVET_RELATIONS");
+            (eager_.push_back(detail::relation_index(members)), ...);
+        }
+        return *this;
+    }
+    /// The relations to load (positions in relations_of<T>).
+    const std::vector<std::size_t>& eager() const noexcept { return eager_; }
 
     /// The statement with the chosen columns (all of T's by default).
     statement build() const
@@ -410,6 +427,7 @@ private:
     std::vector<value> column_params_;
     std::optional<std::int64_t> limit_;
     std::optional<std::int64_t> offset_;
+    std::vector<std::size_t> eager_;
 };
 
 template <model T>

@@ -1,0 +1,65 @@
+// Relationships and eager loading on PostgreSQL (the checks are the SQLite
+// test's: libs/orm/tests/relations_cases.hpp). Keys go as one array
+// parameter: WHERE key = ANY($1).
+#include "../../orm/tests/relations_cases.hpp"
+#include "pg_server.hpp"
+
+#include <covet/net/spawn.hpp>
+#include <covet/orm/orm.hpp>
+#include <covet/postgres/postgres.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace {
+
+constexpr std::string_view relations_schema = R"(
+CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE users (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE posts (
+    id BIGSERIAL PRIMARY KEY,
+    user_id BIGINT REFERENCES users(id),
+    tag_code TEXT REFERENCES tags(code),
+    title TEXT NOT NULL
+);
+CREATE TABLE profiles (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), bio TEXT NOT NULL);
+)";
+
+// A database of its own: the other tests drop and create users/posts in "postgres".
+std::string fresh_database(const pgtest::server& server, const std::string& name)
+{
+    auto admin = covet::orm::database::open(server.url());
+    covet::net::block_on([&]() -> covet::task<void> {
+        const std::string drop = "DROP DATABASE IF EXISTS " + name;
+        const std::string create = "CREATE DATABASE " + name;
+        co_await admin.execute(drop);
+        co_await admin.execute(create);
+        admin.close();
+    }());
+    std::string url = server.url();
+    url.replace(url.find("/postgres?"), 10, "/" + name + "?");
+    return url;
+}
+
+}  // namespace
+
+TEST_CASE("eager loading on PostgreSQL: one statement per relation, never one per parent")
+{
+    PG_SERVER_OR_SKIP(server);
+    const std::string url = fresh_database(*server, "covet_relations");
+    rel::statement_counter counter;
+    covet::orm::database_options options;
+    options.on_statement = counter.hook();
+    auto db = covet::orm::database::open(url, options);
+    covet::net::block_on([&]() -> covet::task<void> {
+        co_await db.execute(relations_schema);
+        co_await rel::check_relations(db, counter);
+        // The related rows came with one array parameter, not a list of placeholders.
+        counter.reset();
+        co_await db.all(covet::orm::select<rel::post>().with(&rel::post::author));
+        REQUIRE(counter.sql.size() == 2);
+        CHECK(counter.sql[1].find("= ANY($1)") != std::string::npos);
+        db.close();
+    }());
+}
