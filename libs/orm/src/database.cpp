@@ -258,6 +258,118 @@ task<transaction> database::begin(isolation level)
     co_return transaction(std::move(h), &state_->options.on_statement);
 }
 
+namespace {
+
+// A server-side cursor for drivers without one of their own (PostgreSQL):
+// BEGIN; DECLARE ... NO SCROLL CURSOR FOR <sql>; FETCH FORWARD n ...; COMMIT.
+// Unlike single-row mode, which would hold every statement pipelined behind
+// it on the connection until the last row is read, a cursor keeps the
+// connection free between batches and bounds memory on both ends (the
+// server sends n rows per FETCH). An early drop rolls the transaction back.
+class sql_cursor final : public cursor {
+public:
+    explicit sql_cursor(connection& c) noexcept : conn_(c) {}
+    ~sql_cursor() override
+    {
+        if (open_) {
+            conn_.abandon_transaction();
+        }
+    }
+    sql_cursor(const sql_cursor&) = delete;
+    sql_cursor& operator=(const sql_cursor&) = delete;
+
+    task<void> open(std::string_view sql, std::span<const value> params)
+    {
+        co_await conn_.run("BEGIN", {}, nullptr);
+        open_ = true;
+        const std::string declare = "DECLARE covet_stream NO SCROLL CURSOR FOR " + std::string(sql);
+        co_await conn_.run(declare, params, nullptr);
+    }
+
+    task<bool> fetch(row_sink& sink, std::size_t max_rows) override
+    {
+        counting_sink counted(sink);
+        const std::string sql = "FETCH FORWARD " + std::to_string(max_rows) + " FROM covet_stream";
+        co_await conn_.run(sql, {}, &counted);
+        const bool more = counted.rows == max_rows;
+        if (!more) {
+            co_await conn_.run("COMMIT", {}, nullptr);
+            open_ = false;
+        }
+        co_return more;
+    }
+
+private:
+    struct counting_sink final : row_sink {
+        explicit counting_sink(row_sink& inner) : to(inner) {}
+        void on_row(const row& r) override
+        {
+            ++rows;
+            to.on_row(r);
+        }
+        row_sink& to;
+        std::size_t rows = 0;
+    };
+
+    connection& conn_;
+    bool open_ = false;
+};
+
+}  // namespace
+
+task<std::unique_ptr<stream_source>> database::open_stream(std::string sql, std::vector<value> params)
+{
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
+    auto source = std::make_unique<stream_source>();
+    source->conn = co_await state_->acquire();
+    source->sql = std::move(sql);
+    source->params = std::move(params);
+    connection& c = **source->conn;
+    try {
+        source->rows = c.open_cursor(source->sql, source->params);
+        if (!source->rows) {
+            auto fallback = std::make_unique<sql_cursor>(c);
+            auto* opened = fallback.get();
+            source->rows = std::move(fallback);
+            co_await opened->open(source->sql, source->params);
+        }
+    } catch (...) {
+        source->rows.reset();
+        if (!c.healthy()) {
+            source->conn.mark_broken();
+        }
+        throw;
+    }
+    co_return source;
+}
+
+task<bool> stream_source::fetch(row_sink& sink, std::size_t max_rows)
+{
+    bool more = false;
+    if (finished) {
+        co_return more;
+    }
+    try {
+        more = co_await rows->fetch(sink, max_rows);
+    } catch (...) {
+        finished = true;
+        rows.reset();  // an aborted server-side cursor's transaction is rolled back here
+        if (!(*conn)->healthy()) {
+            conn.mark_broken();
+        }
+        conn.reset();
+        throw;
+    }
+    if (!more) {
+        finished = true;
+        rows.reset();
+        conn.reset();
+    }
+    co_return more;
+}
+
 pool::metrics database::pool_stats() const
 {
     return state_->pool.stats();

@@ -312,6 +312,9 @@ std::array<value, sizeof...(Args)> bind_all(const Args&... args)
 enum class isolation { default_level, read_uncommitted, read_committed, repeatable_read, serializable };
 
 class transaction;
+struct stream_source;
+template <class Row>
+class row_stream;
 
 /// The query API shared by database (one pooled connection per call) and
 /// transaction (its own connection).
@@ -728,6 +731,19 @@ public:
     /// Starts a transaction on a connection of its own.
     task<transaction> begin(isolation level = isolation::default_level);
 
+    /// The rows of `sql` read a batch at a time (bounded memory), on a
+    /// connection of the stream's own until the last row or until the stream
+    /// is dropped:
+    ///   auto rows = co_await db.stream<user>("SELECT * FROM users WHERE age > $1", 18);
+    ///   while (auto u = co_await rows.next()) { ... }
+    /// SQLite steps its statement; PostgreSQL declares a server-side cursor in
+    /// a transaction and FETCHes batch by batch.
+    template <class Row, class... Args>
+    requires(bindable<Args>&&...) task<row_stream<Row>> stream(std::string_view sql, Args... args);
+    /// The rows of a built query, streamed.
+    template <model T>
+    task<row_stream<T>> stream(const select_query<T>& q);
+
     /// Runs `body(tx)` (a coroutine taking transaction&) in a transaction and
     /// commits; on error(serialization_failure) (PostgreSQL 40001/40P01) it
     /// rolls back and runs the whole body again, up to `retries` more times.
@@ -749,6 +765,7 @@ public:
 
 private:
     explicit database(std::unique_ptr<state> s) noexcept;
+    task<std::unique_ptr<stream_source>> open_stream(std::string sql, std::vector<value> params);
     std::unique_ptr<state> state_;
 };
 
@@ -788,6 +805,104 @@ private:
     bool finished_ = false;
     unsigned savepoints_ = 0;
 };
+
+/// The untyped part of a row_stream: its connection, statement and cursor
+/// (the cursor refers to the statement and parameters, so it goes first).
+struct stream_source {
+    database::connection_pool::handle conn;
+    std::string sql;
+    std::vector<value> params;
+    std::unique_ptr<cursor> rows;
+    bool finished = false;
+
+    /// Up to `max_rows` rows to `sink`; false at the end. At the end or on an
+    /// error the cursor is closed and the connection goes back to the pool.
+    task<bool> fetch(row_sink& sink, std::size_t max_rows);
+};
+
+/// Rows of one statement, read a batch at a time: at most batch_rows() rows
+/// are in memory at once. Dropping the stream early abandons the statement
+/// and returns its connection (usable) to the pool. Errors in the middle of
+/// the rows are thrown by next() / next_batch().
+template <class Row>
+class row_stream {
+public:
+    explicit row_stream(std::unique_ptr<stream_source> source) noexcept : source_(std::move(source)) {}
+
+    /// Rows per batch (default 256); set before reading, or between batches.
+    void set_batch_rows(std::size_t n) noexcept { batch_rows_ = std::max<std::size_t>(1, n); }
+    std::size_t batch_rows() const noexcept { return batch_rows_; }
+
+    /// The next row, or nullopt after the last one.
+    task<std::optional<Row>> next()
+    {
+        if (position_ == buffer_.size()) {
+            buffer_ = co_await next_batch();
+            position_ = 0;
+        }
+        std::optional<Row> out;
+        if (position_ < buffer_.size()) {
+            out.emplace(std::move(buffer_[position_++]));
+        }
+        co_return out;
+    }
+
+    /// The next batch (at most batch_rows() rows); empty after the last one.
+    task<std::vector<Row>> next_batch()
+    {
+        std::vector<Row> rows;
+        if (source_ && !source_->finished) {
+            batch_sink sink(rows, mapper_);
+            co_await source_->fetch(sink, batch_rows_);
+        }
+        co_return rows;
+    }
+
+    /// Stops reading: the connection goes back to the pool now.
+    void close() noexcept
+    {
+        source_.reset();
+        buffer_.clear();
+        position_ = 0;
+    }
+
+private:
+    class batch_sink final : public row_sink {
+    public:
+        batch_sink(std::vector<Row>& out, detail::mapper<Row>& m) : out_(out), mapper_(m) {}
+        void on_row(const row& r) override { mapper_.map(r, out_.emplace_back()); }
+
+    private:
+        std::vector<Row>& out_;
+        detail::mapper<Row>& mapper_;
+    };
+
+    std::unique_ptr<stream_source> source_;
+    detail::mapper<Row> mapper_;  // column positions learned once for the whole stream
+    std::vector<Row> buffer_;
+    std::size_t position_ = 0;
+    std::size_t batch_rows_ = 256;
+};
+
+template <class Row, class... Args>
+requires(bindable<Args>&&...) task<row_stream<Row>> database::stream(std::string_view sql, Args... args)
+{
+    // The stream outlives this call: it owns its SQL and parameters.
+    std::vector<value> params;
+    params.reserve(sizeof...(Args));
+    (params.push_back(to_value_owned(args)), ...);
+    std::string text(sql);
+    auto source = co_await open_stream(std::move(text), std::move(params));
+    co_return row_stream<Row>(std::move(source));
+}
+
+template <model T>
+task<row_stream<T>> database::stream(const select_query<T>& q)
+{
+    statement st = q.build();
+    auto source = co_await open_stream(std::move(st.sql), std::move(st.params));
+    co_return row_stream<T>(std::move(source));
+}
 
 template <class Body>
 auto database::transact(Body body, isolation level, int retries)
