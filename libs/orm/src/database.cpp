@@ -14,6 +14,7 @@ struct database::state {
           driver(drv),
           options(opts),
           dialect(std::move(dialect_name)),
+          never_blocks(u.scheme == "sqlite" && (u.memory || !opts.connect.offload_blocking)),
           pool([this] { return connect_one(this); }, pool_options(opts, u))
     {
         // An idle network connection may have died (server restart): check
@@ -130,6 +131,7 @@ struct database::state {
     const driver_factory* driver;
     database_options options;
     std::string dialect;
+    bool never_blocks;  // SQLite run inline: statements need no coroutine of their own
     connection_pool pool;
     std::mutex error_mutex;
     std::string last_error;
@@ -140,22 +142,37 @@ struct database::state {
 
 namespace {
 
-task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
-                              std::span<const value> params, row_sink* sink)
+// A connection that failed and is broken is not reused.
+statement_result run_inline_on(database::connection_pool::handle& h, std::string_view sql,
+                               std::span<const value> params, row_sink* sink)
 {
     connection& c = **h;
-    statement_result out;
     try {
-        if (c.runs_inline()) {
-            out = c.run_inline(sql, params, sink);
-        } else {
-            out = co_await c.run(sql, params, sink);
-        }
+        return c.run_inline(sql, params, sink);
     } catch (...) {
         if (!c.healthy()) {
             h.mark_broken();
         }
         throw;
+    }
+}
+
+task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
+                              std::span<const value> params, row_sink* sink)
+{
+    connection& c = **h;
+    statement_result out;
+    if (c.runs_inline()) {
+        out = run_inline_on(h, sql, params, sink);
+    } else {
+        try {
+            out = co_await c.run(sql, params, sink);
+        } catch (...) {
+            if (!c.healthy()) {
+                h.mark_broken();
+            }
+            throw;
+        }
     }
     co_return out;
 }
@@ -214,35 +231,38 @@ std::string_view database::dialect() const noexcept
     return state_->dialect;
 }
 
-task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
-                                               row_sink* sink)
+bool database::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                       statement_result& out)
 {
+    if (!state_->never_blocks) {
+        return false;
+    }
+    auto idle = state_->pool.try_acquire();
+    if (!idle) {
+        return false;  // run_statement waits for a connection
+    }
     if (state_->options.on_statement) {
         state_->options.on_statement(sql);
     }
+    out = run_inline_on(*idle, sql, params, sink);
+    return true;
+}
+
+task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
+                                               row_sink* sink)
+{
     statement_result out;
-    if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
-        out = co_await state_->run_shared(sql, params, sink);
-    } else if (auto idle = state_->pool.try_acquire(); idle && (**idle)->runs_inline()) {
-        // The fast path (SQLite in memory): no coroutine below this one.
-        connection& c = ***idle;
-        try {
-            out = c.run_inline(sql, params, sink);
-        } catch (...) {
-            if (!c.healthy()) {
-                idle->mark_broken();
-            }
-            throw;
+    if (!run_now(sql, params, sink, out)) {
+        if (state_->options.on_statement) {
+            state_->options.on_statement(sql);
         }
-    } else {
-        connection_pool::handle h;
-        if (idle) {
-            h = std::move(*idle);
+        if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
+            out = co_await state_->run_shared(sql, params, sink);
         } else {
-            h = co_await state_->acquire();
+            auto h = co_await state_->acquire();
+            state_->pipelined = (*h)->pipelined();
+            out = co_await run_on(h, sql, params, sink);
         }
-        state_->pipelined = (*h)->pipelined();
-        out = co_await run_on(h, sql, params, sink);
     }
     co_return out;
 }
@@ -424,6 +444,19 @@ task<statement_result> transaction::run_statement(std::string_view sql, std::spa
     }
     auto out = co_await run_on(conn_, sql, params, sink);
     co_return out;
+}
+
+bool transaction::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                          statement_result& out)
+{
+    if (!active() || !(*conn_)->runs_inline()) {
+        return false;
+    }
+    if (on_statement_ != nullptr && *on_statement_) {
+        (*on_statement_)(sql);
+    }
+    out = run_inline_on(conn_, sql, params, sink);
+    return true;
 }
 
 task<void> transaction::commit()

@@ -78,6 +78,34 @@ struct statement_counter {
     }
 };
 
+/// The tables, in either dialect: `key` is the auto-increment primary key
+/// ("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY"), `integer` the foreign key type.
+inline std::string relations_schema(std::string_view key, std::string_view integer)
+{
+    const std::string k(key);
+    const std::string i(integer);
+    return "CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);"
+           "CREATE TABLE users (id " +
+           k +
+           ", name TEXT NOT NULL);"
+           "CREATE TABLE posts (id " +
+           k + ", user_id " + i +
+           " REFERENCES users(id),"
+           " tag_code TEXT REFERENCES tags(code), title TEXT NOT NULL);"
+           "CREATE TABLE profiles (id " +
+           k + ", user_id " + i +
+           " NOT NULL REFERENCES users(id),"
+           " bio TEXT NOT NULL);";
+}
+
+/// A database whose statements `counter` counts.
+inline covet::orm::database open_counted(const std::string& url, statement_counter& counter)
+{
+    covet::orm::database_options options;
+    options.on_statement = counter.hook();
+    return covet::orm::database::open(url, options);
+}
+
 inline covet::task<void> check_relations(covet::orm::database& db, statement_counter& counter)
 {
     namespace orm = covet::orm;

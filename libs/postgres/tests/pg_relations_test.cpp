@@ -14,18 +14,6 @@
 
 namespace {
 
-constexpr std::string_view relations_schema = R"(
-CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL);
-CREATE TABLE users (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE posts (
-    id BIGSERIAL PRIMARY KEY,
-    user_id BIGINT REFERENCES users(id),
-    tag_code TEXT REFERENCES tags(code),
-    title TEXT NOT NULL
-);
-CREATE TABLE profiles (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id), bio TEXT NOT NULL);
-)";
-
 // A database of its own: the other tests drop and create users/posts in "postgres".
 std::string fresh_database(const pgtest::server& server, const std::string& name)
 {
@@ -49,11 +37,10 @@ TEST_CASE("eager loading on PostgreSQL: one statement per relation, never one pe
     PG_SERVER_OR_SKIP(server);
     const std::string url = fresh_database(*server, "covet_relations");
     rel::statement_counter counter;
-    covet::orm::database_options options;
-    options.on_statement = counter.hook();
-    auto db = covet::orm::database::open(url, options);
+    auto db = rel::open_counted(url, counter);
     covet::net::block_on([&]() -> covet::task<void> {
-        co_await db.execute(relations_schema);
+        const std::string schema = rel::relations_schema("BIGSERIAL PRIMARY KEY", "BIGINT");
+        co_await db.execute(schema);
         co_await rel::check_relations(db, counter);
         // The related rows came with one array parameter, not a list of placeholders.
         counter.reset();

@@ -52,11 +52,19 @@ inline constexpr bool scalar_row = !json::reflected<Row>;
 template <class Row>
 class mapper {
 public:
+    /// The columns are Row's columns in declaration order (SQL the ORM built
+    /// from the model): no lookup by name, one direct read per column.
+    void assume_positional() noexcept { positional_ = true; }
+
     void map(const row& r, Row& out)
     {
         if constexpr (scalar_row<Row>) {
             read_column(r, 0, out);
         } else {
+            if (positional_ && r.size() >= column_count<Row>) {
+                read_in_order(r, out, std::make_index_sequence<column_count<Row>>{});
+                return;
+            }
             if (!ready_) {
                 prepare(r);
             }
@@ -70,6 +78,12 @@ public:
 
 private:
     using setter = void (*)(const row&, std::size_t, Row&);
+
+    template <std::size_t... I>
+    static void read_in_order(const row& r, Row& out, std::index_sequence<I...>)
+    {
+        (read_column(r, I, out.*(std::get<I>(columns_of<Row>).member)), ...);
+    }
 
     template <std::size_t... I>
     static constexpr std::array<setter, sizeof...(I)> make_setters(std::index_sequence<I...>)
@@ -122,12 +136,18 @@ private:
     std::array<int, capacity()> targets_{};
     std::size_t columns_ = 0;
     bool ready_ = false;
+    bool positional_ = false;
 };
 
 template <class Row>
 class vector_sink final : public row_sink {
 public:
-    explicit vector_sink(std::vector<Row>& out) : out_(out) {}
+    explicit vector_sink(std::vector<Row>& out, bool positional = false) : out_(out)
+    {
+        if (positional) {
+            mapper_.assume_positional();
+        }
+    }
     void on_row(const row& r) override { mapper_.map(r, out_.emplace_back()); }
 
 private:
@@ -138,7 +158,12 @@ private:
 template <class Row>
 class first_sink final : public row_sink {
 public:
-    explicit first_sink(std::optional<Row>& out) : out_(out) {}
+    explicit first_sink(std::optional<Row>& out, bool positional = false) : out_(out)
+    {
+        if (positional) {
+            mapper_.assume_positional();
+        }
+    }
     void on_row(const row& r) override
     {
         if (!out_) {
@@ -325,7 +350,10 @@ public:
     requires(bindable<Args>&&...) task<std::uint64_t> execute(std::string_view sql, Args... args)
     {
         auto params = detail::bind_all(args...);
-        auto done = co_await run_statement(sql, params, nullptr);
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -337,7 +365,10 @@ public:
         auto params = detail::bind_all(args...);
         std::vector<Row> rows;
         detail::vector_sink<Row> sink(rows);
-        co_await run_statement(sql, params, &sink);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return rows;
     }
 
@@ -348,7 +379,10 @@ public:
         auto params = detail::bind_all(args...);
         std::optional<Row> first;
         detail::first_sink<Row> sink(first);
-        co_await run_statement(sql, params, &sink);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return first;
     }
 
@@ -356,10 +390,7 @@ public:
     template <class Row>
     task<std::vector<Row>> fetch(statement st)
     {
-        std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows);
-        co_await run_statement(st.sql, st.params, &sink);
-        co_return rows;
+        return fetch_rows<Row>(std::move(st), false);
     }
     template <class Row, model T>
     task<std::vector<Row>> fetch(const select_query<T>& q)
@@ -371,9 +402,9 @@ public:
     task<std::vector<T>> all(const select_query<T>& q)
     {
         if (q.eager().empty()) {
-            return fetch<T>(q.build());
+            return fetch_rows<T>(q.build(), q.selects_model_columns());
         }
-        return fetch_eager<T>(q.build(), q.eager());
+        return fetch_eager<T>(q.build(), q.eager(), q.selects_model_columns());
     }
     template <model T>
     task<std::optional<T>> first(select_query<T> q)
@@ -407,8 +438,12 @@ public:
     {
         std::array<value, 1> params{to_value_view(key)};
         std::optional<T> found;
-        detail::first_sink<T> sink(found);
-        co_await run_statement(detail::model_sql<T>::select_by_key(), params, &sink);
+        detail::first_sink<T> sink(found, true);
+        const std::string& sql = detail::model_sql<T>::select_by_key();
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return found;
     }
     /// The row with primary key `key`; throws error(not_found) when missing.
@@ -440,8 +475,11 @@ public:
         detail::append_values(obj, with_key, false, params);
         std::optional<K> key;
         if (dialect() == "sqlite") {
-            auto done = co_await run_statement(detail::model_sql<T>::insert_one(with_key, false),
-                                               params.view(), nullptr);
+            const std::string& sql = detail::model_sql<T>::insert_one(with_key, false);
+            statement_result done;
+            if (!run_now(sql, params.view(), nullptr, done)) {
+                done = co_await run_statement(sql, params.view(), nullptr);
+            }
             if (with_key) {
                 key = obj.*(model_of<T>.key);
             } else if constexpr (std::is_integral_v<K>) {
@@ -492,7 +530,11 @@ public:
     {
         detail::fixed_params<column_count<T>> params;
         detail::append_values(obj, true, true, params);
-        auto done = co_await run_statement(detail::model_sql<T>::update_by_key(), params.view(), nullptr);
+        const std::string& sql = detail::model_sql<T>::update_by_key();
+        statement_result done;
+        if (!run_now(sql, params.view(), nullptr, done)) {
+            done = co_await run_statement(sql, params.view(), nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -501,7 +543,11 @@ public:
     task<std::uint64_t> remove(K key)
     {
         std::array<value, 1> params{to_value_view(key)};
-        auto done = co_await run_statement(detail::model_sql<T>::remove_by_key(), params, nullptr);
+        const std::string& sql = detail::model_sql<T>::remove_by_key();
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -571,11 +617,37 @@ public:
     virtual task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                                  row_sink* sink) = 0;
 
-protected:
-    template <model T>
-    task<std::vector<T>> fetch_eager(statement st, std::vector<std::size_t> which)
+    /// Runs the statement at once when its connection never blocks (SQLite
+    /// in memory) and returns true; false: co_await run_statement instead.
+    /// Saves the coroutine frame of run_statement on the fast path.
+    virtual bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                         statement_result& out)
     {
-        auto rows = co_await fetch<T>(std::move(st));
+        (void)sql;
+        (void)params;
+        (void)sink;
+        (void)out;
+        return false;
+    }
+
+protected:
+    // `positional`: the statement selects Row's columns in declaration order.
+    template <class Row>
+    task<std::vector<Row>> fetch_rows(statement st, bool positional)
+    {
+        std::vector<Row> rows;
+        detail::vector_sink<Row> sink(rows, positional);
+        statement_result done;
+        if (!run_now(st.sql, st.params, &sink, done)) {
+            co_await run_statement(st.sql, st.params, &sink);
+        }
+        co_return rows;
+    }
+
+    template <model T>
+    task<std::vector<T>> fetch_eager(statement st, std::vector<std::size_t> which, bool positional)
+    {
+        auto rows = co_await fetch_rows<T>(std::move(st), positional);
         if constexpr (has_relations<T>) {
             for (const std::size_t index : which) {
                 co_await load_relation_at<T>(rows, index);
@@ -606,7 +678,7 @@ protected:
         for (std::size_t first = 0; first < keys.size(); first += per_statement) {
             const std::size_t count = std::min(per_statement, keys.size() - first);
             const statement st = detail::select_where_in<Row>(column, keys, first, count, dialect());
-            detail::vector_sink<Row> sink(out);
+            detail::vector_sink<Row> sink(out, true);
             co_await run_statement(st.sql, st.params, &sink);
         }
     }
@@ -755,6 +827,8 @@ public:
     std::string_view dialect() const noexcept override;
     task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                          row_sink* sink) override;
+    bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                 statement_result& out) override;
 
     /// Pool counters (connections in use, idle, waiting, timeouts, ...).
     pool::metrics pool_stats() const;
@@ -790,6 +864,8 @@ public:
     std::string_view dialect() const noexcept override;
     task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                          row_sink* sink) override;
+    bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                 statement_result& out) override;
 
 private:
     friend class database;

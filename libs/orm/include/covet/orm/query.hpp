@@ -390,6 +390,8 @@ public:
     }
 
     const expr& condition() const noexcept { return where_; }
+    /// True unless columns(...) replaced the model's own columns.
+    bool selects_model_columns() const noexcept { return columns_.empty(); }
 
 private:
     static std::string all_columns()
