@@ -10,6 +10,7 @@
 //   std::vector<user> adults = co_await db.all(q);
 
 #include <covet/orm/model.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 
 #include <cstdint>
@@ -252,7 +253,7 @@ void append_all_columns(std::string& out, bool qualified)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
 }
 }  // namespace detail
 
@@ -324,6 +325,22 @@ public:
         return *this;
     }
 
+    /// Eager-loads these relations (COVET_RELATIONS) of the rows db.all() and
+    /// db.first() return: one extra statement per relation for all rows.
+    template <class... M>
+    select_query& with(M T::*... members)
+    {
+        static_assert(has_relations<T>, "with(): declare the model's relations with COVET_RELATIONS");
+        if constexpr (has_relations<T>) {
+            static_assert((detail::has_relation_member<T, M>() && ...),
+                          "with(): the member is not a relation declared in COVET_RELATIONS");
+            (eager_.push_back(detail::relation_index(members)), ...);
+        }
+        return *this;
+    }
+    /// The relations to load (positions in relations_of<T>).
+    const std::vector<std::size_t>& eager() const noexcept { return eager_; }
+
     /// The statement with the chosen columns (all of T's by default).
     statement build() const
     {
@@ -373,6 +390,8 @@ public:
     }
 
     const expr& condition() const noexcept { return where_; }
+    /// True unless columns(...) replaced the model's own columns.
+    bool selects_model_columns() const noexcept { return columns_.empty(); }
 
 private:
     static std::string all_columns()
@@ -410,6 +429,7 @@ private:
     std::vector<value> column_params_;
     std::optional<std::int64_t> limit_;
     std::optional<std::int64_t> offset_;
+    std::vector<std::size_t> eager_;
 };
 
 template <model T>
