@@ -24,6 +24,10 @@ for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/todos" && break
     sleep 0.1
 done
+if ! curl -s -o /dev/null "http://127.0.0.1:$port/todos"; then
+    echo "covet_todo did not start on port $port (set COVET_DEMO_PORT to use another)" >&2
+    exit 1
+fi
 
 # call METHOD PATH [JSON]: prints the request, the status line and the body.
 call() {
