@@ -97,11 +97,8 @@ template <class T>
 template <class T>
 task<T> get_one(web::path<std::int64_t> id, db_ref db)
 {
-    auto row = co_await db->find<T>(*id);
-    if (!row) {
-        no_such<T>(*id);
-    }
-    co_return std::move(*row);
+    auto row = co_await db->get<T>(*id);  // missing: orm::error(not_found), answered 404 by web_orm
+    co_return row;
 }
 
 /// PATCH: one UPDATE ... RETURNING with the changed fields as $1..$N and
@@ -125,6 +122,7 @@ task<void> delete_one(web::path<std::int64_t> id, db_ref db)
         no_such<T>(*id);
     }
 }
+
 using limit_param = web::query<std::optional<std::int64_t>, "limit">;
 using offset_param = web::query<std::optional<std::int64_t>, "offset">;
 
