@@ -140,6 +140,33 @@ TEST_CASE("fragments: a streamed server message arrives whole; a fragmented clie
     });
 }
 
+TEST_CASE("pipelined messages: the replies, batched by the server, come back whole and in order")
+{
+    ws_server server;
+    const std::string url = server.url("/echo");
+    run_client([url]() -> task<void> {
+        auto conn = co_await connect(url);
+        REQUIRE(conn.has_value());
+        // Many messages before reading any echo: the server reads several per
+        // receive and queues its replies while more input waits.
+        constexpr int count = 300;
+        for (int i = 0; i < count; ++i) {
+            const std::string payload =
+                "message " + std::to_string(i) + std::string(static_cast<std::size_t>(i * 7), 'p');
+            auto sent = co_await conn->send_text(payload);
+            REQUIRE(sent.has_value());
+        }
+        for (int i = 0; i < count; ++i) {
+            auto echoed = co_await conn->read();
+            REQUIRE(echoed.has_value());
+            CHECK(echoed->data ==
+                  "message " + std::to_string(i) + std::string(static_cast<std::size_t>(i * 7), 'p'));
+        }
+        auto closed = co_await conn->close();
+        CHECK(closed.has_value());
+    });
+}
+
 TEST_CASE("subprotocol: the server's first preference the client offers")
 {
     ws_server server;
