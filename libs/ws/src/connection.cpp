@@ -70,7 +70,8 @@ const std::error_category& ws_category() noexcept
 
 namespace detail {
 
-constexpr std::size_t max_read_buffer = 64 * 1024;
+// 64 KiB of payload and the largest header: a 64 KiB message in one receive.
+constexpr std::size_t max_read_buffer = 64 * 1024 + max_header_size;
 // Largest payload copied into the queue to batch a reply (see send_frame).
 constexpr std::size_t max_batched_copy = 16 * 1024;
 
@@ -766,6 +767,7 @@ task<result<message>> connection::read()
             outcome = s.terminal ? s.terminal : make_error_code(error::not_open);
             break;
         }
+        const bool at_frame_start = s.reader.between_frames();
         result<std::size_t> n = std::size_t{0};
         if (asio::ip::tcp::socket* socket = s.stream.plain_socket()) {
             // Plain TCP: no timed operation's frame stays behind while idle.
@@ -800,10 +802,14 @@ task<result<message>> connection::read()
         s.awaiting_pong = false;  // any byte shows the peer is alive
         s.last_rx = s.sweep->now();
         s.read_end = *n;
-        // Bulk traffic fills the buffer: grow it; a short read after that: back to the base size.
+        // Bulk traffic fills the buffer: grow it. A short read that started a
+        // new frame (small messages again, a keep-alive pong): back to the base
+        // size. The tail of a large frame does not count, or a message a bit
+        // larger than the buffer would make it grow and shrink on every message.
         if (*n == s.read_capacity && s.read_capacity < max_read_buffer) {
             s.pending_resize = std::min(max_read_buffer, 2 * s.read_capacity);
-        } else if (*n < s.read_capacity / 8 && s.read_capacity > s.options.read_buffer_size) {
+        } else if (at_frame_start && *n < s.read_capacity / 8 &&
+                   s.read_capacity > s.options.read_buffer_size) {
             s.pending_resize = s.options.read_buffer_size;
         }
     }
