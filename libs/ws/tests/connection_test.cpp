@@ -318,29 +318,48 @@ TEST_CASE("keep-alive ping: a live client answers automatically and stays connec
     CHECK(server.counters->dead_peers == 0);
 }
 
+namespace {
+
+struct flood_outcome {
+    int received = 0;
+    std::uint16_t close_code = 0;
+};
+
+// Connects to a flooding endpoint (1 KiB 'f' messages), reads nothing for a
+// while so that the server's queue fills, then reads everything the server
+// managed to send up to its close.
+task<flood_outcome> read_flood(std::string url)
+{
+    client_options options;
+    options.connection.read_buffer_size = 512;
+    auto conn = co_await connect(url, options);
+    REQUIRE(conn.has_value());
+    co_await net::sleep_for(800ms);
+    flood_outcome outcome;
+    for (;;) {
+        auto msg = co_await conn->read();
+        if (!msg) {
+            CHECK(msg.error() == make_error_code(error::closed));
+            break;
+        }
+        CHECK(msg->data == std::string(1024, 'f'));
+        ++outcome.received;
+    }
+    outcome.close_code = conn->close_code();
+    co_return outcome;
+}
+
+}  // namespace
+
 TEST_CASE("backpressure: a bounded queue drops posts to a client that does not read")
 {
     ws_server server;
     const std::string url = server.url("/flood");
     run_client(
         [url]() -> task<void> {
-            client_options options;
-            options.connection.read_buffer_size = 512;
-            auto conn = co_await connect(url, options);
-            REQUIRE(conn.has_value());
-            co_await net::sleep_for(800ms);  // not reading: the server's queue fills
-            // Then read everything the server managed to queue, up to its close.
-            int received = 0;
-            for (;;) {
-                auto msg = co_await conn->read();
-                if (!msg) {
-                    CHECK(msg.error() == make_error_code(error::closed));
-                    break;
-                }
-                ++received;
-            }
-            CHECK(received > 0);
-            CHECK(conn->close_code() == 1001);
+            const flood_outcome flood = co_await read_flood(url);
+            CHECK(flood.received > 0);
+            CHECK(flood.close_code == 1001);
         },
         20s);
     CHECK(server.counters->dropped == 1);
@@ -352,24 +371,10 @@ TEST_CASE("backpressure: under the close policy a full queue fails the connectio
     const std::string url = server.url("/flood-close");
     run_client(
         [url]() -> task<void> {
-            client_options options;
-            options.connection.read_buffer_size = 512;
-            auto conn = co_await connect(url, options);
-            REQUIRE(conn.has_value());
-            co_await net::sleep_for(800ms);  // not reading: the server's queue fills
             // What was written before the queue overflowed, then the 1008 close.
-            int received = 0;
-            for (;;) {
-                auto msg = co_await conn->read();
-                if (!msg) {
-                    CHECK(msg.error() == make_error_code(error::closed));
-                    break;
-                }
-                CHECK(msg->data == std::string(1024, 'f'));
-                ++received;
-            }
-            CHECK(received < 20000);
-            CHECK(conn->close_code() == close_code::policy_violation);
+            const flood_outcome flood = co_await read_flood(url);
+            CHECK(flood.received < 20000);
+            CHECK(flood.close_code == close_code::policy_violation);
         },
         20s);
     for (int i = 0; i < 200 && server.counters->ended == 0; ++i) {
