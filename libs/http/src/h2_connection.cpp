@@ -6,6 +6,7 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
@@ -347,7 +348,7 @@ struct h2_stream final : body_source, body_writer {
     // Lifetime.
     bool closed = false;
     bool handler_running = false;
-    asio::cancellation_signal cancel;
+    struct handler_runner* runner = nullptr;  // runs the handler while handler_running
     event wake;
 };
 
@@ -392,6 +393,17 @@ struct borrowed_piece {
     std::size_t size;
     int fd = -1;
     std::uint64_t file_offset = 0;
+};
+
+// A long-lived coroutine of a connection that runs stream handlers one after
+// another: starting a stream costs a queue push (and sometimes a wake-up)
+// instead of a co_spawn with a cancellation slot per stream. RST_STREAM
+// cancels the runner's current handler through the runner's signal.
+struct handler_runner {
+    explicit handler_runner(const asio::any_io_executor& executor) : wake(executor) {}
+    event wake;
+    asio::cancellation_signal cancel;
+    bool cancelled = false;  // `cancel` was emitted for the current handler
 };
 
 class connection final : public h2_stoppable {
@@ -454,13 +466,14 @@ public:
     event all_done;
     bool dead = false;  // the connection is finished: no more frames go out
     bool shutting_down = false;
-    std::size_t tasks = 0;  // the writer and running handlers
+    std::size_t tasks = 0;  // the writer, the watchdog and the handler runners
 
 private:
     bool setup(std::string_view upgrade_settings, bool head_request);
     bool feed(const char* data, std::size_t size);
     void launch_ready();
-    void launch(stream_ptr s);
+    void wake_runner();
+    static task<void> run_handlers(connection& c, handler_runner& r);
     static task<void> run_stream(connection& c, stream_ptr s);
     task<void> write_loop();
     task<void> watchdog();
@@ -539,6 +552,12 @@ private:
     std::size_t open_count_ = 0;
     std::vector<h2_stream*> spare_;  // recycled streams
     std::vector<stream_ptr> ready_;
+    // Streams whose handlers wait for a runner (oldest at queue_head_).
+    std::vector<stream_ptr> queue_;
+    std::size_t queue_head_ = 0;
+    std::vector<std::unique_ptr<handler_runner>> runners_;
+    std::vector<handler_runner*> idle_runners_;
+    std::size_t waking_runners_ = 0;  // woken or spawned, not yet taking work
     // The write batch being collected: copied frame bytes, borrowed body bytes
     // and the streams those belong to (kept alive until the write is done).
     std::string out_;
@@ -847,10 +866,17 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     for (h2_stream* s = open_; s != nullptr; s = s->next) {
         s->closed = true;
         if (s->handler_running) {
-            s->cancel.emit(asio::cancellation_type::terminal);
+            s->runner->cancelled = true;
+            s->runner->cancel.emit(asio::cancellation_type::terminal);
         }
         s->wake.notify();
     }
+    for (handler_runner* r : idle_runners_) {
+        r->wake.notify();  // they see `dead` and end
+    }
+    idle_runners_.clear();
+    queue_.clear();
+    queue_head_ = 0;
     writer_wake.notify();
     bool closed_socket = false;
     while (tasks > 0) {
@@ -914,27 +940,85 @@ void connection::launch_ready()
     // Handlers start after nghttp2_session_mem_recv() returned: they may
     // submit responses, which nghttp2 does not allow from inside its callbacks.
     for (std::size_t i = 0; i < ready_.size(); ++i) {
-        launch(std::move(ready_[i]));
+        stream_ptr& s = ready_[i];
+        if (s->closed || dead) {
+            continue;
+        }
+        // Handlers of reset streams may still be unwinding: bound how many run or wait.
+        if (handlers_running_ + (queue_.size() - queue_head_) >=
+            2 * std::size_t{options.http2.max_concurrent_streams}) {
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+            continue;
+        }
+        queue_.push_back(std::move(s));
     }
     ready_.clear();
+    if (queue_head_ < queue_.size()) {
+        wake_runner();
+    }
 }
 
-void connection::launch(stream_ptr s)
+// Gets one more runner going: an idle one, or a new one. One at a time: a
+// runner that takes a stream while more wait calls this again, so the queue
+// keeps moving when a handler suspends, and synchronous handlers run one
+// after another in the same runner without a wake-up each.
+void connection::wake_runner()
 {
-    if (s->closed || dead) {
+    if (waking_runners_ > 0 || dead) {
         return;
     }
-    // Handlers of reset streams may still be unwinding: bound how many run.
-    if (handlers_running_ >= 2 * std::size_t{options.http2.max_concurrent_streams}) {
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+    ++waking_runners_;
+    if (!idle_runners_.empty()) {
+        handler_runner* r = idle_runners_.back();
+        idle_runners_.pop_back();
+        r->wake.notify();
         return;
     }
-    s->handler_running = true;
-    ++handlers_running_;
+    runners_.push_back(std::make_unique<handler_runner>(stream.get_executor()));
+    handler_runner& r = *runners_.back();
     ++tasks;
-    auto slot = s->cancel.slot();
-    asio::co_spawn(stream.get_executor(), run_stream(*this, std::move(s)),
-                   asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
+    // Posted, not started here: a runner asking for another one would nest.
+    asio::post(stream.get_executor(), [this, &r] {
+        auto slot = r.cancel.slot();
+        asio::co_spawn(stream.get_executor(), run_handlers(*this, r),
+                       asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
+    });
+}
+
+task<void> connection::run_handlers(connection& c, handler_runner& r)
+{
+    for (;;) {
+        --c.waking_runners_;
+        while (c.queue_head_ < c.queue_.size() && !c.dead) {
+            stream_ptr s = std::move(c.queue_[c.queue_head_++]);
+            if (c.queue_head_ == c.queue_.size()) {
+                c.queue_.clear();
+                c.queue_head_ = 0;
+            } else {
+                c.wake_runner();  // takes the rest if this handler suspends
+            }
+            if (s->closed) {
+                continue;
+            }
+            s->handler_running = true;
+            s->runner = &r;
+            ++c.handlers_running_;
+            co_await run_stream(c, std::move(s));
+            if (r.cancelled) {
+                r.cancelled = false;
+                co_await asio::this_coro::reset_cancellation_state();
+            }
+        }
+        if (c.dead) {
+            break;
+        }
+        c.idle_runners_.push_back(&r);
+        co_await r.wake.wait();
+        if (c.dead) {
+            break;
+        }
+    }
+    c.task_finished();
 }
 
 task<void> connection::run_stream(connection& c, stream_ptr s)
@@ -991,9 +1075,9 @@ task<void> connection::run_stream(connection& c, stream_ptr s)
         // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
     }
     s->handler_running = false;
+    s->runner = nullptr;
     --c.handlers_running_;
     c.release_body(*s);
-    c.task_finished();
 }
 
 void connection::submit(h2_stream& s)
@@ -1530,7 +1614,8 @@ int connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::u
     s->closed = true;
     if (s->handler_running) {
         // RST_STREAM (or the end of the connection) cancels the handler's task.
-        s->cancel.emit(asio::cancellation_type::terminal);
+        s->runner->cancelled = true;
+        s->runner->cancel.emit(asio::cancellation_type::terminal);
     }
     s->wake.notify();
     if (s->unconsumed > 0) {

@@ -213,11 +213,18 @@ TEST_CASE("RST_STREAM cancels the handler's task; the connection lives on")
     }
     CHECK(handlers_cancelled.load() == cancelled + 1);
 
-    REQUIRE(c.request(3, "/hello"));
+    // The next handler on this connection (run by the same runner) awaits
+    // normally: the cancellation ended with the reset stream's handler.
+    REQUIRE(c.request(3, "/concurrent"));
     CHECK(c.read_until([](const raw_h2::frame& f) { return response_complete(f, 3); }));
+    std::string body;
     for (const auto& f : c.frames) {
         CHECK(f.stream != 1);  // nothing more for the reset stream
+        if (f.type == data_frame && f.stream == 3) {
+            body += f.payload;
+        }
     }
+    CHECK(body == "c");
 }
 
 TEST_CASE("RST_STREAM mid-body: a 10 MiB response and a streamed upload, reset halfway")
