@@ -550,7 +550,8 @@ private:
                                           // streams, for max_buffered_body_per_connection
     h2_stream* open_ = nullptr;           // open streams, newest first
     std::size_t open_count_ = 0;
-    std::vector<h2_stream*> spare_;  // recycled streams
+    std::vector<h2_stream*> spare_;        // recycled streams
+    h2_stream* headers_target_ = nullptr;  // the stream whose request header block is being read
     std::vector<stream_ptr> ready_;
     // Streams whose handlers wait for a runner (oldest at queue_head_).
     std::vector<stream_ptr> queue_;
@@ -637,6 +638,9 @@ h2_stream* connection::open_stream(std::int32_t id)
 
 void connection::close_stream(h2_stream& s) noexcept
 {
+    if (headers_target_ == &s) {
+        headers_target_ = nullptr;
+    }
     if (s.prev != nullptr) {
         s.prev->next = s.next;
     } else {
@@ -1415,11 +1419,12 @@ int connection::on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::
 int connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* self)
 {
     auto& c = *static_cast<connection*>(self);
+    c.headers_target_ = nullptr;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0;
     }
     (void)session;
-    c.open_stream(frame->hd.stream_id);
+    c.headers_target_ = c.open_stream(frame->hd.stream_id);
     return 0;
 }
 
@@ -1427,7 +1432,11 @@ int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_
                           nghttp2_rcbuf* value, std::uint8_t, void* self)
 {
     auto& c = *static_cast<connection*>(self);
-    h2_stream* s = c.find(frame->hd.stream_id);
+    // The stream of the header block being decoded, without a lookup per field.
+    h2_stream* s = c.headers_target_;
+    if (s == nullptr || s->id != frame->hd.stream_id) {
+        s = c.find(frame->hd.stream_id);
+    }
     if (s == nullptr || frame->hd.type != NGHTTP2_HEADERS) {
         return 0;
     }
