@@ -227,11 +227,16 @@ public:
     /// (Content-Length, Transfer-Encoding, Host, Content-Type, Trailer, ...).
     response& add_trailer(std::string_view name, std::string_view value)
     {
-        detail::append_trailer_line(trailers_, name, value);
+        auto lines = std::make_shared<std::string>(trailer_lines());
+        detail::append_trailer_line(*lines, name, value);
+        trailers_ = std::move(lines);
         return *this;
     }
     /// The serialized trailer field lines ("Name: value\r\n"...), "" if none.
-    std::string_view trailer_lines() const noexcept { return trailers_; }
+    std::string_view trailer_lines() const noexcept
+    {
+        return trailers_ ? std::string_view(*trailers_) : std::string_view{};
+    }
 
     /// The in-memory body ("" for a file body).
     std::string_view body() const noexcept { return owned_ ? std::string_view(owned_body_) : borrowed_body_; }
@@ -273,7 +278,10 @@ private:
     stream_producer producer_;
     upgrade_handler upgrade_;
     detail::inline_buffer<192> headers_;
-    std::string trailers_;
+    // Rare, so a pointer: moving and destroying a response (several times per
+    // request) stays as cheap as without trailers. Copies share the lines;
+    // add_trailer() makes new ones.
+    std::shared_ptr<const std::string> trailers_;
 };
 
 }  // namespace covet::http
