@@ -53,6 +53,7 @@ if [[ $with_bench == 1 ]]; then
         wrk           # HTTP load generator
         hyperfine     # whole-command timing
         linux-perf    # perf stat
+        valgrind      # callgrind instruction counts (libs/postgres/bench collects only its loops)
         # peer servers of tools/covet-bench (bench/peers/)
         nginx-light   # nginx: static return
         h2o           # h2o 2.2.5 (static responses)

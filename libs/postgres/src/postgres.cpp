@@ -36,7 +36,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace covet::postgres {
@@ -118,9 +117,17 @@ U load_big_endian(const char* p) noexcept
     return v;
 }
 
+// The types of a binary result's columns, looked up once per result rather
+// than per value (libpq's accessors check their arguments on every call).
+using binary_columns = std::vector<Oid>;
+
 class pg_row final : public row {
 public:
-    pg_row(const PGresult* res, int r) noexcept : res_(res), row_(r) {}
+    /// `binary_types`: empty for a text result, else every column's type.
+    pg_row(const PGresult* res, int r, const binary_columns& binary_types) noexcept
+        : res_(res), row_(r), binary_types_(binary_types)
+    {
+    }
     std::size_t size() const noexcept override { return static_cast<std::size_t>(PQnfields(res_)); }
     std::string_view name(std::size_t c) const noexcept override
     {
@@ -221,8 +228,8 @@ public:
     }
 
 private:
-    bool binary(std::size_t c) const noexcept { return PQfformat(res_, static_cast<int>(c)) == 1; }
-    Oid type(std::size_t c) const noexcept { return PQftype(res_, static_cast<int>(c)); }
+    bool binary(std::size_t c) const noexcept { return c < binary_types_.size(); }
+    Oid type(std::size_t c) const noexcept { return binary_types_[c]; }
     std::string_view raw(std::size_t c) const noexcept
     {
         const int col = static_cast<int>(c);
@@ -267,7 +274,13 @@ private:
 
     const PGresult* res_;
     int row_;
+    const binary_columns& binary_types_;
     mutable std::string scratch_;
+};
+
+struct prepared_statement {
+    std::string name;
+    bool binary_results = false;  // later runs ask for binary results (see wants_binary_results)
 };
 
 struct pending {
@@ -410,9 +423,9 @@ struct core : std::enable_shared_from_this<core> {
             }
             p.commands = static_cast<int>(script.size());
         } else if (auto it = prepared.find(sql); it != prepared.end()) {
-            const int result_format = binary_results.contains(it->second) ? 1 : 0;
-            ok = PQsendQueryPrepared(conn, it->second.c_str(), n, wire.values.data(), wire.lengths.data(),
-                                     wire.formats.data(), result_format);
+            const int result_format = it->second.binary_results ? 1 : 0;
+            ok = PQsendQueryPrepared(conn, it->second.name.c_str(), n, wire.values.data(),
+                                     wire.lengths.data(), wire.formats.data(), result_format);
             p.commands = 1;
         } else if (prepared.size() < max_prepared) {
             std::string name = "covet_" + std::to_string(++next_name);
@@ -423,7 +436,7 @@ struct core : std::enable_shared_from_this<core> {
             p.commands = 2;
             p.prepared_name = name;
             p.prepared_sql = text;
-            prepared.emplace(text, std::move(name));
+            prepared.emplace(text, prepared_statement{std::move(name)});
         } else {
             const std::string text(sql);
             ok = PQsendQueryParams(conn, text.c_str(), n, wire.types.data(), wire.values.data(),
@@ -472,9 +485,15 @@ struct core : std::enable_shared_from_this<core> {
         case PGRES_SINGLE_TUPLE:
             if (p.commands == 1 && p.sink != nullptr && !p.failure) {
                 try {
+                    result_types.clear();
+                    if (PQbinaryTuples(res) == 1) {
+                        for (int c = 0, n = PQnfields(res); c < n; ++c) {
+                            result_types.push_back(PQftype(res, c));
+                        }
+                    }
                     const int rows = PQntuples(res);
                     for (int r = 0; r < rows; ++r) {
-                        p.sink->on_row(pg_row(res, r));
+                        p.sink->on_row(pg_row(res, r, result_types));
                     }
                 } catch (...) {
                     p.failure = std::current_exception();
@@ -482,7 +501,9 @@ struct core : std::enable_shared_from_this<core> {
             }
             p.rows_affected = parse_count(PQcmdTuples(res));
             if (allow_binary && p.commands == 1 && !p.prepared_name.empty() && wants_binary_results(res)) {
-                binary_results.insert(p.prepared_name);  // its first run told us the column types
+                if (auto it = prepared.find(p.prepared_sql); it != prepared.end()) {
+                    it->second.binary_results = true;  // its first run told us the column types
+                }
             }
             break;
         case PGRES_COMMAND_OK:
@@ -546,8 +567,8 @@ struct core : std::enable_shared_from_this<core> {
     PGconn* conn;
     asio::posix::stream_descriptor socket;
     std::deque<std::shared_ptr<pending>> queue;
-    std::unordered_map<std::string, std::string, string_hash, std::equal_to<>> prepared;
-    std::unordered_set<std::string> binary_results;  // prepared statements executed with binary results
+    std::unordered_map<std::string, prepared_statement, string_hash, std::equal_to<>> prepared;
+    binary_columns result_types;  // of the result being read (reused)
     unsigned next_name = 0;
     bool allow_binary = true;  // URL binary_results=off keeps every result in text
     bool pumping = false;
