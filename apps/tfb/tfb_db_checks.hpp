@@ -99,7 +99,9 @@ inline void check_world_endpoint(std::uint16_t port, const std::string& db_url, 
         {"?" + p + "=", 1},
         {"?" + p + "=-3", 1},
     };
-    for (const auto& [query, expected] : cases) {
+    for (const auto& one : cases) {
+        const std::string& query = one.first;
+        const std::size_t expected = one.second;
         CAPTURE(query);
         auto r = get_ok(port, path + query, "application/json");
         CHECK(r.body.front() == '[');
@@ -149,8 +151,11 @@ inline void check_db_endpoints(std::uint16_t port, const std::string& db_url)
 
     // /updates: clamped like /queries; the returned numbers are what is stored
     // now (the last update of an id wins) and the rows really changed.
-    for (const auto& [query, expected] : std::vector<std::pair<std::string, std::size_t>>{
-             {"?queries=0", 1}, {"?queries=foo", 1}, {"?queries=501", 500}, {"?queries=20", 20}}) {
+    const std::vector<std::pair<std::string, std::size_t>> update_cases = {
+        {"?queries=0", 1}, {"?queries=foo", 1}, {"?queries=501", 500}, {"?queries=20", 20}};
+    for (const auto& one : update_cases) {
+        const std::string& query = one.first;
+        const std::size_t expected = one.second;
         CAPTURE(query);
         const auto before = stored_worlds(db_url);
         auto r = get_ok(port, "/updates" + query, "application/json");

@@ -194,6 +194,7 @@ struct listener::state : std::enable_shared_from_this<listener::state> {
                 }
                 for (auto& pending : self->commands) {
                     pending->sent = false;
+                    pending->failure = nullptr;  // an answer from the lost connection does not count
                 }
                 self->commands.push_front(std::make_shared<command>(self->ex, std::move(sql), true));
                 break;
