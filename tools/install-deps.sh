@@ -60,6 +60,7 @@ if [[ $with_bench == 1 ]]; then
         nghttp2-server  # nghttpd: HTTP/2 peer of tools/covet-bench --h2 (h2load is in nghttp2-client)
         nodejs        # fastify and express (npm ci in bench/peers/node)
         python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
+        python3-asyncpg  # FastAPI + asyncpg peer of bench/tfb_db/run.sh --fastapi
         gunicorn python3-flask  # Flask on gunicorn
     )
     # Debian's nodejs ships npm separately; a NodeSource nodejs bundles it (and conflicts with
