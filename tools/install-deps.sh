@@ -62,6 +62,7 @@ if [[ $with_bench == 1 ]]; then
         python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
         python3-asyncpg  # FastAPI + asyncpg peer of bench/tfb_db/run.sh --fastapi
         gunicorn python3-flask  # Flask on gunicorn
+        python3-sqlalchemy  # SQLAlchemy 1.4 ORM peer of libs/orm/bench (bench/orm/sqlalchemy_bench.py)
     )
     # Debian's nodejs ships npm separately; a NodeSource nodejs bundles it (and conflicts with
     # Debian's npm package), so ask for npm only when there is none.

@@ -183,8 +183,9 @@ inline block_masks full_block(const char* p) noexcept
 #endif
 }
 
-// The last, shorter block (width < block_size): never reads past p + width.
-inline block_masks scan_partial_block(const char* p, std::size_t width) noexcept
+// The last, shorter block (width < block_size): never reads past p + width,
+// nor more than `before` bytes before p.
+inline block_masks scan_partial_block(const char* p, std::size_t width, std::size_t before) noexcept
 {
     block_masks m{0, 0};
 #if defined(COVET_HTTP_SSE2)
@@ -195,7 +196,7 @@ inline block_masks scan_partial_block(const char* p, std::size_t width) noexcept
     if (i == width) {
         return m;
     }
-    if (width >= 16) {
+    if (width + before >= 16) {
         // The last 16 bytes overlap what was scanned: keep only the new ones.
         block_masks last{0, 0};
         scan_16(p + width - 16, 0, last);
@@ -211,32 +212,42 @@ inline block_masks scan_partial_block(const char* p, std::size_t width) noexcept
     m.lf &= valid;
     m.control &= valid;
 #else
+    (void)before;
     m = scan_scalar(p, width);
 #endif
     return m;
 }
 
 // `name` (already validated as a token) equals the lower-case `lower` of the
-// same length. OR-ing 0x20 folds case; for token bytes it maps nothing else
-// onto a letter or '-'.
+// same length, 4 to 23 bytes. OR-ing 0x20 folds case; for token bytes it maps
+// nothing else onto a letter or '-'. Two (possibly overlapping) loads cover
+// up to 8 or 16 bytes without a loop.
+template <class Word>
+inline bool words_equal_lower(const char* a, const char* b) noexcept
+{
+    Word x;
+    Word y;
+    std::memcpy(&x, a, sizeof(Word));
+    std::memcpy(&y, b, sizeof(Word));
+    constexpr auto fold = static_cast<Word>(0x2020202020202020ull);
+    return (x | fold) == y;
+}
+
 inline bool token_equals_lower(std::string_view name, std::string_view lower) noexcept
 {
-    std::size_t i = 0;
-    for (; i + 8 <= name.size(); i += 8) {
-        std::uint64_t a;
-        std::uint64_t b;
-        std::memcpy(&a, name.data() + i, 8);
-        std::memcpy(&b, lower.data() + i, 8);
-        if ((a | 0x2020202020202020ull) != b) {
-            return false;
-        }
+    const std::size_t n = name.size();
+    const char* a = name.data();
+    const char* b = lower.data();
+    if (n < 8) {
+        return words_equal_lower<std::uint32_t>(a, b) &&
+               words_equal_lower<std::uint32_t>(a + n - 4, b + n - 4);
     }
-    for (; i < name.size(); ++i) {
-        if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i])) {
-            return false;
-        }
+    if (n <= 16) {
+        return words_equal_lower<std::uint64_t>(a, b) &&
+               words_equal_lower<std::uint64_t>(a + n - 8, b + n - 8);
     }
-    return true;
+    return words_equal_lower<std::uint64_t>(a, b) && words_equal_lower<std::uint64_t>(a + 8, b + 8) &&
+           words_equal_lower<std::uint64_t>(a + n - 8, b + n - 8);
 }
 
 known_header classify(std::string_view name) noexcept
@@ -296,6 +307,48 @@ bool valid_host(std::string_view host) noexcept
 }
 
 constexpr std::size_t max_leading_empty_lines = 4;
+
+// "keep-alive" exactly, in two overlapping 8-byte compares.
+inline bool is_keep_alive(std::string_view value) noexcept
+{
+    constexpr std::string_view expected = "keep-alive";
+    if (value.size() != expected.size()) {
+        return false;
+    }
+    std::uint64_t a[2];
+    std::uint64_t b[2];
+    std::memcpy(&a[0], value.data(), 8);
+    std::memcpy(&a[1], value.data() + 2, 8);
+    std::memcpy(&b[0], expected.data(), 8);
+    std::memcpy(&b[1], expected.data() + 2, 8);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+}
+
+// "GET " in one 4-byte compare.
+inline bool starts_with_get(std::string_view line) noexcept
+{
+    if (line.size() < 4) {
+        return false;
+    }
+    std::uint32_t word;
+    std::uint32_t expected;
+    std::memcpy(&word, line.data(), 4);
+    std::memcpy(&expected, "GET ", 4);
+    return word == expected;
+}
+
+// The version nearly every request carries, in one 8-byte compare.
+inline bool is_http_1_1(std::string_view version) noexcept
+{
+    if (version.size() != 8) {
+        return false;
+    }
+    std::uint64_t word;
+    std::uint64_t expected;
+    std::memcpy(&word, version.data(), 8);
+    std::memcpy(&expected, "HTTP/1.1", 8);
+    return word == expected;
+}
 
 class parse_error_category_impl final : public std::error_category {
 public:
@@ -393,6 +446,22 @@ inline const char* find_target_non_vchar(const char* p, const char* end, const c
 }
 
 #if defined(COVET_HTTP_SSE2)
+// Bit i set when byte i of x is a letter, a digit or one of `a`, `b`, `c`.
+inline unsigned alnum_mask(__m128i x, char a, char b, char c) noexcept
+{
+    auto in_range = [](__m128i v, char lo, char hi) {
+        return _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(lo)), v),
+                             _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(hi)), v));
+    };
+    // OR 0x20 folds exactly the upper-case letters onto the lower-case ones.
+    const __m128i letters_digits =
+        _mm_or_si128(in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'), in_range(x, '0', '9'));
+    const __m128i extra =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(a)), _mm_cmpeq_epi8(x, _mm_set1_epi8(b))),
+                     _mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(letters_digits, extra)));
+}
+
 // The usual field name: under 16 bytes of letters, digits and '-' before the
 // colon, checked with one 16-byte load. Returns the name's length, or 0 when
 // the byte-by-byte path has to decide (exotic token bytes, long names, too
@@ -411,26 +480,40 @@ inline std::size_t simple_name_length(const char* p, const char* line_end, const
     if (length == 0 || p + length >= line_end) {
         return 0;
     }
-    auto in_range = [](__m128i v, char lo, char hi) {
-        return _mm_and_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(lo)), v),
-                             _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(hi)), v));
-    };
-    // OR 0x20 folds exactly the upper-case letters onto the lower-case ones.
-    const __m128i simple = _mm_or_si128(
-        _mm_or_si128(in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 'z'), in_range(x, '0', '9')),
-        _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
     const unsigned need = (1u << length) - 1;
-    return (static_cast<unsigned>(_mm_movemask_epi8(simple)) & need) == need ? length : 0;
+    return (alnum_mask(x, '-', '-', '-') & need) == need ? length : 0;
+}
+
+// The usual Host value (a name or IPv4 address and a port, under 17 bytes)
+// with one 16-byte load; anything else goes through the table.
+inline bool valid_host(std::string_view host, const char* readable_end) noexcept
+{
+    if (host.size() <= 16 && readable_end - host.data() >= 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(host.data()));
+        const unsigned need = (1u << host.size()) - 1;
+        if ((alnum_mask(x, '-', '.', ':') & need) == need) {
+            return true;
+        }
+    }
+    return valid_host(host);
 }
 #else
 inline std::size_t simple_name_length(const char*, const char*, const char*) noexcept
 {
     return 0;
 }
+inline bool valid_host(std::string_view host, const char*) noexcept
+{
+    return valid_host(host);
+}
 #endif
 
-parse_error parse_field(std::string_view line, header& out, bool value_bytes_checked,
-                        const char* readable_end) noexcept
+// cr_follows: the byte at line.end() is readable and is the line's CR, which
+// stops the OWS skip without a bound check.
+template <bool cr_follows = false>
+[[gnu::always_inline]] inline parse_error parse_field(std::string_view line, header& out,
+                                                      bool value_bytes_checked,
+                                                      const char* readable_end) noexcept
 {
     const char* p = line.data();
     const char* end = p + line.size();
@@ -465,8 +548,14 @@ parse_error parse_field(std::string_view line, header& out, bool value_bytes_che
         return parse_error::bad_header_name;
     }
     const char* v = q + 1;
-    while (v < end && is_ows(*v)) {
-        ++v;
+    if constexpr (cr_follows) {
+        while (is_ows(*v)) {
+            ++v;
+        }
+    } else {
+        while (v < end && is_ows(*v)) {
+            ++v;
+        }
     }
     const char* v_end = end;
     while (v_end > v && is_ows(v_end[-1])) {
@@ -511,13 +600,12 @@ parse_error parse_field_line(std::string_view line, header& out, bool value_byte
 request_parser::request_parser(parser_limits limits) : limits_(limits)
 {
     headers_.resize(limits_.max_headers);
-    line_ends_.reserve(limits_.max_headers + 1);
+    line_ends_.resize(limits_.max_headers + 1);  // indexed by lines_, never grown
     reset();
 }
 
 void request_parser::reset() noexcept
 {
-    line_ends_.clear();
     head_ = request_head{};
     head_.known.fill(-1);
     error_ = parse_error::none;
@@ -542,73 +630,93 @@ parse_status request_parser::parse(std::string_view data) noexcept
         const auto c = static_cast<unsigned char>(base[pos - 1]);
         pending_control = (c < 0x20 && c != '\n') || c == 0x7f;
     }
+    // No line end before this bound can cross a limit in this call: line and
+    // head starts only move forward.
+    const std::size_t no_limit_before =
+        std::min(line_start_ + std::min(limits_.max_request_line, limits_.max_header_line) + 2,
+                 request_line_start_ + limits_.max_head_bytes + 1);
+    // The resumption state lives in registers while scanning; every exit
+    // stores it back.
+    std::size_t line_start = line_start_;
+    std::size_t lines = lines_;
+    std::size_t first_anomaly = first_anomaly_;
+    std::uint32_t* const line_ends = line_ends_.data();
+    auto save = [&] {
+        line_start_ = line_start;
+        lines_ = lines;
+        first_anomaly_ = first_anomaly;
+    };
     while (pos < n) {
         const std::size_t width = std::min(block_size, n - pos);
         const block_masks m =
-            width == block_size ? full_block(base + pos) : scan_partial_block(base + pos, width);
+            width == block_size ? full_block(base + pos) : scan_partial_block(base + pos, width, pos);
         // Control bytes other than a LF and the byte before it make the head
         // suspect, wherever they are: noted here, and diagnosed by the exact
         // checks only if they fall inside the head.
         const std::uint64_t last = std::uint64_t{1} << (width - 1);
         const std::uint64_t anomalies = m.control & ~m.lf & ~(m.lf >> 1) & ~last;
         if (pending_control && (m.lf & 1u) == 0) {
-            first_anomaly_ = std::min(first_anomaly_, pos - 1);
+            first_anomaly = std::min(first_anomaly, pos - 1);
         }
         pending_control = (m.control & ~m.lf & last) != 0;
         if (anomalies != 0) {
-            first_anomaly_ =
-                std::min(first_anomaly_, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
+            first_anomaly =
+                std::min(first_anomaly, pos + static_cast<std::size_t>(__builtin_ctzll(anomalies)));
         }
         for (std::uint64_t lfs = m.lf; lfs != 0; lfs &= lfs - 1) {
             const std::size_t at = pos + static_cast<std::size_t>(__builtin_ctzll(lfs));
             // Limits that a byte-by-byte feed would have hit before this LF
             // arrived come first, so the error does not depend on how the
             // input was split.
-            if (at >= limit_position()) {
-                if (auto e = partial_limit_error(at); e != parse_error::none) {
-                    return fail(e);
+            if (at >= no_limit_before) {
+                save();
+                if (at >= limit_position()) {
+                    if (auto e = partial_limit_error(at); e != parse_error::none) {
+                        return fail(e);
+                    }
                 }
             }
-            if (at == line_start_ || base[at - 1] != '\r') {
+            if (at == line_start || base[at - 1] != '\r') {
+                save();
                 return fail(parse_error::bare_line_feed);
             }
-            const std::size_t line_length = at - 1 - line_start_;
-            if (lines_ == 0) {
-                if (line_length == 0) {
+            const std::size_t line_length = at - 1 - line_start;
+            if (line_length == 0) {
+                if (lines == 0) {
                     // RFC 9112 section 2.2: ignore empty lines before a request line.
-                    if (line_start_ / 2 >= max_leading_empty_lines) {
+                    if (line_start / 2 >= max_leading_empty_lines) {
+                        save();
                         return fail(parse_error::too_many_empty_lines);
                     }
-                    line_start_ = request_line_start_ = at + 1;
+                    line_start = request_line_start_ = at + 1;
                     continue;
                 }
+                save();
+                head_.head_size = at + 1;
+                scanned_ = at + 1;
+                if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
+                    return fail(parse_error::head_too_large);
+                }
+                const auto status = parse_head(data.substr(request_line_start_, at + 1 - request_line_start_),
+                                               first_anomaly > at);
+                return status == parse_status::complete ? check_semantics() : status;
+            }
+            if (lines == 0) {
                 if (line_length > limits_.max_request_line) {
+                    save();
                     return fail(parse_error::request_line_too_long);
                 }
-            } else {
-                if (line_length == 0) {
-                    head_.head_size = at + 1;
-                    scanned_ = at + 1;
-                    if (at + 1 - request_line_start_ > limits_.max_head_bytes) {
-                        return fail(parse_error::head_too_large);
-                    }
-                    const auto status = parse_head(
-                        data.substr(request_line_start_, at + 1 - request_line_start_), first_anomaly_ > at);
-                    return status == parse_status::complete ? check_semantics() : status;
-                }
-                if (line_length > limits_.max_header_line) {
-                    return fail(parse_error::header_line_too_long);
-                }
-                if (lines_ > limits_.max_headers) {
-                    return fail(parse_error::too_many_headers);
-                }
+            } else if (line_length > limits_.max_header_line || lines > limits_.max_headers) {
+                save();
+                return fail(line_length > limits_.max_header_line ? parse_error::header_line_too_long
+                                                                  : parse_error::too_many_headers);
             }
-            ++lines_;
-            line_ends_.push_back(static_cast<std::uint32_t>(at));
-            line_start_ = at + 1;
+            line_ends[lines++] = static_cast<std::uint32_t>(at);
+            line_start = at + 1;
         }
         pos += width;
     }
+    save();
     scanned_ = n;
     if (auto e = partial_limit_error(n); e != parse_error::none) {
         return fail(e);
@@ -650,8 +758,13 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
     // The method is short and the version is the last 8 bytes: find the two
     // spaces without a library call.
     std::size_t sp1 = 0;
-    while (sp1 < line.size() && line[sp1] != ' ') {
-        ++sp1;
+    const bool get = starts_with_get(line);
+    if (get) {
+        sp1 = 3;
+    } else {
+        while (sp1 < line.size() && line[sp1] != ' ') {
+            ++sp1;
+        }
     }
     if (sp1 == line.size() || sp1 == 0) {
         return fail(parse_error::bad_request_line);
@@ -676,25 +789,28 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
         return fail(parse_error::bad_request_line);
     }
     head_.method_name = line.substr(0, sp1);
-    if (!is_token(head_.method_name)) {
+    head_.method = get ? method::get : method_from_string(head_.method_name);
+    // A known method is a token; only extension methods need the check.
+    if (head_.method == method::other && !is_token(head_.method_name)) {
         return fail(parse_error::bad_method);
     }
-    head_.method = method_from_string(head_.method_name);
     head_.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     const char* target_end = head_.target.data() + head_.target.size();
     if (!target_checked && detail::find_non_vchar(head_.target.data(), target_end) != target_end) {
         return fail(parse_error::bad_target);
     }
     const std::string_view version = line.substr(sp2 + 1);
-    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
-        version[5] > '9' || version[7] < '0' || version[7] > '9') {
-        return fail(parse_error::bad_version);
+    if (!is_http_1_1(version)) {
+        if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' || version[5] < '0' ||
+            version[5] > '9' || version[7] < '0' || version[7] > '9') {
+            return fail(parse_error::bad_version);
+        }
+        if (version[5] != '1') {
+            return fail(parse_error::unsupported_version);
+        }
+        // A higher minor version is processed as the highest we implement (RFC 9110 6.2).
+        head_.version_minor = version[7] == '0' ? 0 : 1;
     }
-    if (version[5] != '1') {
-        return fail(parse_error::unsupported_version);
-    }
-    // A higher minor version is processed as the highest we implement (RFC 9110 6.2).
-    head_.version_minor = version[7] == '0' ? 0 : 1;
 
     // Request-target forms (RFC 9112 section 3.2).
     const std::string_view target = head_.target;
@@ -724,11 +840,13 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
     int hosts = 0;
 
     std::size_t count = 0;
-    for (std::size_t i = 1; i < line_ends_.size(); ++i) {
-        const std::size_t from = line_ends_[i - 1] + 1;
-        header& h = headers_[count];
-        if (const auto e = parse_field(std::string_view(data + from, line_ends_[i] - 1 - from), h,
-                                       value_bytes_checked, head_end);
+    const std::uint32_t* line_ends = line_ends_.data();
+    header* const headers = headers_.data();
+    for (std::size_t i = 1; i < lines_; ++i) {
+        const std::size_t from = line_ends[i - 1] + 1;
+        header& h = headers[count];
+        if (const auto e = parse_field<true>(std::string_view(data + from, line_ends[i] - 1 - from), h,
+                                             value_bytes_checked, head_end);
             e != parse_error::none) {
             return fail(e);
         }
@@ -742,7 +860,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
             if (++hosts > 1) {
                 return fail(parse_error::duplicate_host);
             }
-            if (!valid_host(h.value)) {
+            if (!valid_host(h.value, head_end)) {
                 return fail(parse_error::bad_host);
             }
             break;
@@ -783,7 +901,7 @@ parse_status request_parser::parse_head(std::string_view head, bool value_bytes_
             });
             break;
         case known_header::connection:
-            if (h.value == "keep-alive") {  // what nearly every client sends
+            if (is_keep_alive(h.value)) {  // what nearly every client sends
                 connection_keep_alive = true;
                 break;
             }

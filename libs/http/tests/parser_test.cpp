@@ -113,6 +113,14 @@ TEST_CASE("methods, versions and target forms")
     CHECK(error_of("get / HTTP/1.1\r\nHost: h\r\n\r\n") ==
           parse_error::none);  // methods are case-sensitive tokens
     CHECK(parse_once("get / HTTP/1.1\r\nHost: h\r\n\r\n").head.method == method::other);
+    // Three-letter and GET-prefixed methods are not GET.
+    for (const std::string name : {"GXT", "GETS", "GE", "PUT"}) {
+        auto other = parse_once(name + " / HTTP/1.1\r\nHost: h\r\n\r\n");
+        REQUIRE(other.status == parse_status::complete);
+        CHECK(other.head.method_name == name);
+        CHECK(other.head.method == (name == "PUT" ? method::put : method::other));
+    }
+    CHECK(parse_once("GET / HTTP/1.1\r\nHost: h\r\n\r\n").head.method_name == "GET");
 
     auto http10 = parse_once("GET / HTTP/1.0\r\n\r\n");  // Host optional in 1.0
     REQUIRE(http10.status == parse_status::complete);
@@ -355,6 +363,16 @@ TEST_CASE("limits: request line 414, header line, count and block 431")
     }
     CHECK(error_of(big + "\r\n", limits) == parse_error::head_too_large);
     CHECK(status_for(parse_error::head_too_large) == status::request_header_fields_too_large);
+
+    // A header line limit far below the request line's, crossed in the same
+    // 64-byte block as the request line ends, and exactly at the limit.
+    parser_limits tight;
+    tight.max_header_line = 10;
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-Long: 12345\r\n\r\n", tight) ==
+          parse_error::header_line_too_long);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-L: 12345\r\n\r\n", tight) == parse_error::none);
+    CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-Lo: 12345\r\n\r\n", tight) ==
+          parse_error::header_line_too_long);
 }
 
 TEST_CASE("many headers within the default limits")

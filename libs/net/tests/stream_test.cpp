@@ -288,8 +288,12 @@ TEST_CASE("connect to a closed port fails with connection_refused")
 TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
 {
     auto options = background_runtime::default_options();
+    // The in-flight request ends when the test releases it, not on a timer,
+    // so a loaded machine cannot reorder the steps; the deadline is far away.
+    options.stop_timeout = 20s;
     covet::net::runtime rt(options);
     std::atomic<int> started{0};
+    std::atomic<bool> release{false};
     auto l = covet::net::listener::start(rt, {.address = "127.0.0.1"}, [&](tcp_stream stream) -> task<void> {
         std::array<char, 64> buffer;
         auto n = co_await stream.read_some(asio::buffer(buffer));
@@ -297,8 +301,10 @@ TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
             co_return;
         }
         ++started;
-        // Slow work in flight while the stop is requested.
-        co_await covet::net::sleep_for(300ms);
+        // Slow work in flight while the stop is requested (bounded wait).
+        for (int i = 0; i < 2000 && !release; ++i) {
+            co_await covet::net::sleep_for(5ms);
+        }
         (void)co_await stream.write(asio::buffer(buffer.data(), *n));
     });
     REQUIRE(l.has_value());
@@ -316,11 +322,11 @@ TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
     rt.request_stop();
     // The acceptors close promptly: new connections are refused while the
     // in-flight request is still being served.
-    CHECK(eventually(
-        [&] {
-            return covet::net::testing::connect_error("127.0.0.1", port, 1s) == std::errc::connection_refused;
-        },
-        200ms));
+    CHECK(eventually([&] {
+        return covet::net::testing::connect_error("127.0.0.1", port, 1s) == std::errc::connection_refused;
+    }));
+    CHECK(started == 1);  // still in flight: released only now
+    release = true;
     client.join();
     rt.join();
     CHECK(l->accepted() == 1);

@@ -142,7 +142,7 @@ private:
 
     parser_limits limits_;
     std::vector<header> headers_;           // sized to max_headers once
-    std::vector<std::uint32_t> line_ends_;  // LF offsets of the head's lines
+    std::vector<std::uint32_t> line_ends_;  // LF offsets of the head's lines, [0, lines_)
     request_head head_;
     parse_error error_ = parse_error::none;
     // Resumption state: offsets into the request's bytes.

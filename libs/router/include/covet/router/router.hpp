@@ -110,8 +110,48 @@ private:
 /// Registration errors throw std::invalid_argument naming the route(s):
 /// malformed patterns, the same method on an equivalent path, typed
 /// parameters whose matchers can accept the same segment, duplicate names.
+/// add(method, …) and the verb shortcuts, for the router and its groups alike:
+/// each forwards to Derived::add(method_token, pattern, handler, name).
+template <class Derived, class Handler>
+class method_shortcuts {
+public:
+    /// Registers a route for a standard method.
+    std::uint32_t add(method m, std::string_view pattern, Handler h, std::string_view name = {})
+    {
+        return self().add(to_string(m), pattern, std::move(h), name);
+    }
+    /// GET route.
+    std::uint32_t get(std::string_view p, Handler h, std::string_view name = {})
+    {
+        return add(method::get, p, std::move(h), name);
+    }
+    /// POST route.
+    std::uint32_t post(std::string_view p, Handler h, std::string_view name = {})
+    {
+        return add(method::post, p, std::move(h), name);
+    }
+    /// PUT route.
+    std::uint32_t put(std::string_view p, Handler h, std::string_view name = {})
+    {
+        return add(method::put, p, std::move(h), name);
+    }
+    /// PATCH route.
+    std::uint32_t patch(std::string_view p, Handler h, std::string_view name = {})
+    {
+        return add(method::patch, p, std::move(h), name);
+    }
+    /// DELETE route.
+    std::uint32_t del(std::string_view p, Handler h, std::string_view name = {})
+    {
+        return add(method::delete_, p, std::move(h), name);
+    }
+
+private:
+    Derived& self() noexcept { return static_cast<Derived&>(*this); }
+};
+
 template <class Handler, class GroupData = no_group_data>
-class router {
+class router : public method_shortcuts<router<Handler, GroupData>, Handler> {
 public:
     using handler_type = Handler;
     using group_type = group_info<GroupData>;
@@ -119,43 +159,14 @@ public:
     using param_list = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
     /// A handle for registering routes under a group's prefix.
-    class group_ref {
+    class group_ref : public method_shortcuts<group_ref, Handler> {
     public:
+        using method_shortcuts<group_ref, Handler>::add;
         /// Registers `method_token pattern` under this group's prefix.
         std::uint32_t add(std::string_view method_token, std::string_view pattern, Handler h,
                           std::string_view name = {})
         {
             return r_->add_in(id_, method_token, pattern, std::move(h), name);
-        }
-        /// Registers `m pattern` under this group's prefix.
-        std::uint32_t add(method m, std::string_view pattern, Handler h, std::string_view name = {})
-        {
-            return add(to_string(m), pattern, std::move(h), name);
-        }
-        /// GET route.
-        std::uint32_t get(std::string_view p, Handler h, std::string_view name = {})
-        {
-            return add(method::get, p, std::move(h), name);
-        }
-        /// POST route.
-        std::uint32_t post(std::string_view p, Handler h, std::string_view name = {})
-        {
-            return add(method::post, p, std::move(h), name);
-        }
-        /// PUT route.
-        std::uint32_t put(std::string_view p, Handler h, std::string_view name = {})
-        {
-            return add(method::put, p, std::move(h), name);
-        }
-        /// PATCH route.
-        std::uint32_t patch(std::string_view p, Handler h, std::string_view name = {})
-        {
-            return add(method::patch, p, std::move(h), name);
-        }
-        /// DELETE route.
-        std::uint32_t del(std::string_view p, Handler h, std::string_view name = {})
-        {
-            return add(method::delete_, p, std::move(h), name);
         }
         /// A nested group: prefix appended to this group's.
         group_ref group(std::string_view prefix, GroupData data = {})
@@ -188,36 +199,7 @@ public:
     {
         return add_in(route_info::npos, method_token, pattern, std::move(h), name);
     }
-    /// Registers a route for a standard method.
-    std::uint32_t add(method m, std::string_view pattern, Handler h, std::string_view name = {})
-    {
-        return add(to_string(m), pattern, std::move(h), name);
-    }
-    /// GET route.
-    std::uint32_t get(std::string_view p, Handler h, std::string_view name = {})
-    {
-        return add(method::get, p, std::move(h), name);
-    }
-    /// POST route.
-    std::uint32_t post(std::string_view p, Handler h, std::string_view name = {})
-    {
-        return add(method::post, p, std::move(h), name);
-    }
-    /// PUT route.
-    std::uint32_t put(std::string_view p, Handler h, std::string_view name = {})
-    {
-        return add(method::put, p, std::move(h), name);
-    }
-    /// PATCH route.
-    std::uint32_t patch(std::string_view p, Handler h, std::string_view name = {})
-    {
-        return add(method::patch, p, std::move(h), name);
-    }
-    /// DELETE route.
-    std::uint32_t del(std::string_view p, Handler h, std::string_view name = {})
-    {
-        return add(method::delete_, p, std::move(h), name);
-    }
+    using method_shortcuts<router, Handler>::add;
 
     /// A top-level group: routes added through it get `prefix` (which must
     /// start with '/' and not end with one; it may hold parameters) and
