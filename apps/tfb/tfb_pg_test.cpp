@@ -46,12 +46,25 @@ public:
         }
         ::close(out[1]);
         stdout_ = out[0];
-        port_ = read_port();
+        try {
+            port_ = read_port();
+        } catch (...) {
+            stop();  // a failed REQUIRE: the destructor will not run
+            throw;
+        }
     }
-    ~tfb_process()
+    ~tfb_process() { stop(); }
+    tfb_process(const tfb_process&) = delete;
+    tfb_process& operator=(const tfb_process&) = delete;
+
+    std::uint16_t port() const { return port_; }
+
+private:
+    void stop()
     {
         if (stdout_ >= 0) {
             ::close(stdout_);
+            stdout_ = -1;
         }
         if (pid_ > 0) {
             ::kill(pid_, SIGTERM);
@@ -63,14 +76,10 @@ public:
                 ::kill(pid_, SIGKILL);
                 ::waitpid(pid_, &status, 0);
             }
+            pid_ = -1;
         }
     }
-    tfb_process(const tfb_process&) = delete;
-    tfb_process& operator=(const tfb_process&) = delete;
 
-    std::uint16_t port() const { return port_; }
-
-private:
     // "covet_tfb: http://127.0.0.1:PORT/ ...", within 30 s (seeding is done by then).
     std::uint16_t read_port()
     {
