@@ -596,8 +596,12 @@ struct connection final : connection_base {
 
     // Sends the 101 (after any earlier pipelined responses) and starts the new
     // protocol as its own tracked task, so that this connection's buffers and
-    // frame are freed while the upgraded connection lives on.
-    task<void> hand_over(const response& switching, upgrade_handler handler, std::size_t consumed)
+    // frames are freed while the upgraded connection lives on. The handler's
+    // task is spawned as it is, with no wrapper frame around it (an idle
+    // upgraded connection holds only what the new protocol needs): the runtime
+    // keeps the handler alive until the task ends and reports an exception
+    // escaping it.
+    task<void> hand_over(response& switching, std::size_t consumed)
     {
         detail::serialize_head(
             switching, out, {.keep_alive = true, .version_minor = 1, .server_name = srv.options.server_name});
@@ -607,17 +611,17 @@ struct connection final : connection_base {
         stream.set_timeouts({});
         upgraded_connection upgraded{net::any_stream(std::move(stream)),
                                      std::string(current().substr(consumed)), remote};
-        net::spawn(run_upgraded(std::move(handler), std::move(upgraded)));
-    }
-
-    static task<void> run_upgraded(upgrade_handler handler, upgraded_connection upgraded)
-    {
+        auto owner = std::make_shared<const upgrade_handler>(switching.take_upgrade());
+        std::optional<task<void>> started;
         try {
-            co_await handler(std::move(upgraded));
+            started.emplace((*owner)(std::move(upgraded)));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "covet.http: upgrade handler threw: %s\n", e.what());
         } catch (...) {
             std::fprintf(stderr, "covet.http: upgrade handler threw a non-standard exception\n");
+        }
+        if (started) {
+            net::spawn(std::move(*started), std::move(owner));
         }
     }
 
@@ -810,7 +814,7 @@ task<void> connection<Stream>::run()
         if (const upgrade_handler* upgrade = res->upgrade();
             upgrade != nullptr && res->status() == status::switching_protocols) {
             if (head.version_minor == 1 && body_done) {
-                co_await hand_over(*res, *upgrade, consumed);
+                co_await hand_over(*res, consumed);
                 co_return;
             }
             // RFC 9110 7.8: no upgrade on HTTP/1.0; nor with an unread body in the way.

@@ -33,6 +33,17 @@ struct post {
 COVET_REFLECT(post, id, user_id, title);
 COVET_MODEL(post, "posts", id);
 
+// The posts table again, with its author loaded by the ORM (eager loading cases).
+struct authored_post {
+    std::int64_t id = 0;
+    std::int64_t user_id = 0;
+    std::string title;
+    std::optional<user> author;
+};
+COVET_REFLECT(authored_post, id, user_id, title);
+COVET_MODEL(authored_post, "posts", id);
+COVET_RELATIONS(authored_post, covet::orm::belongs_to(&authored_post::author, &authored_post::user_id));
+
 struct name_and_title {
     std::string name;
     std::string title;
@@ -316,6 +327,47 @@ void BM_orm_join_builder(benchmark::State& state)
 
 }  // namespace
 
+// 100 posts and their authors: one extra statement (eager loading) against
+// one find() per post (the N+1 pattern eager loading replaces).
+constexpr std::int64_t page = 100;
+
+orm::select_query<bench::authored_post> page_of_posts(std::int64_t first)
+{
+    using bench::authored_post;
+    return orm::select<authored_post>().where(orm::c(&authored_post::id).between(first, first + page - 1));
+}
+
+void BM_orm_100_posts_with_authors_eager(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t first = 1;
+        for (auto _ : st) {
+            auto q = page_of_posts(first).with(&bench::authored_post::author);
+            auto posts = co_await d.all(q);
+            benchmark::DoNotOptimize(posts);
+            first = first % (rows - page) + 1;
+        }
+    }(state, db));
+}
+
+void BM_orm_100_posts_with_authors_n_plus_1(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    block_on([](benchmark::State& st, orm::database& d) -> task<void> {
+        std::int64_t first = 1;
+        for (auto _ : st) {
+            auto q = page_of_posts(first);
+            auto posts = co_await d.all(q);
+            for (auto& p : posts) {
+                p.author = co_await d.find<user>(p.user_id);
+            }
+            benchmark::DoNotOptimize(posts);
+            first = first % (rows - page) + 1;
+        }
+    }(state, db));
+}
+
 BENCHMARK(BM_raw_select_by_pk);
 BENCHMARK(BM_orm_select_by_pk);
 BENCHMARK(BM_orm_select_by_pk_per_thread);
@@ -328,5 +380,7 @@ BENCHMARK(BM_orm_delete)->Iterations(delete_rows);
 BENCHMARK(BM_raw_join);
 BENCHMARK(BM_orm_join_raw_sql);
 BENCHMARK(BM_orm_join_builder);
+BENCHMARK(BM_orm_100_posts_with_authors_eager);
+BENCHMARK(BM_orm_100_posts_with_authors_n_plus_1);
 
 BENCHMARK_MAIN();

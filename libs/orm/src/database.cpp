@@ -14,6 +14,7 @@ struct database::state {
           driver(drv),
           options(opts),
           dialect(std::move(dialect_name)),
+          never_blocks(u.scheme == "sqlite" && (u.memory || !opts.connect.offload_blocking)),
           pool([this] { return connect_one(this); }, pool_options(opts, u))
     {
         // An idle network connection may have died (server restart): check
@@ -130,6 +131,7 @@ struct database::state {
     const driver_factory* driver;
     database_options options;
     std::string dialect;
+    bool never_blocks;  // SQLite run inline: statements need no coroutine of their own
     connection_pool pool;
     std::mutex error_mutex;
     std::string last_error;
@@ -140,22 +142,37 @@ struct database::state {
 
 namespace {
 
-task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
-                              std::span<const value> params, row_sink* sink)
+// A connection that failed and is broken is not reused.
+statement_result run_inline_on(database::connection_pool::handle& h, std::string_view sql,
+                               std::span<const value> params, row_sink* sink)
 {
     connection& c = **h;
-    statement_result out;
     try {
-        if (c.runs_inline()) {
-            out = c.run_inline(sql, params, sink);
-        } else {
-            out = co_await c.run(sql, params, sink);
-        }
+        return c.run_inline(sql, params, sink);
     } catch (...) {
         if (!c.healthy()) {
             h.mark_broken();
         }
         throw;
+    }
+}
+
+task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
+                              std::span<const value> params, row_sink* sink)
+{
+    connection& c = **h;
+    statement_result out;
+    if (c.runs_inline()) {
+        out = run_inline_on(h, sql, params, sink);
+    } else {
+        try {
+            out = co_await c.run(sql, params, sink);
+        } catch (...) {
+            if (!c.healthy()) {
+                h.mark_broken();
+            }
+            throw;
+        }
     }
     co_return out;
 }
@@ -214,32 +231,38 @@ std::string_view database::dialect() const noexcept
     return state_->dialect;
 }
 
+bool database::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                       statement_result& out)
+{
+    if (!state_->never_blocks) {
+        return false;
+    }
+    auto idle = state_->pool.try_acquire();
+    if (!idle) {
+        return false;  // run_statement waits for a connection
+    }
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
+    out = run_inline_on(*idle, sql, params, sink);
+    return true;
+}
+
 task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
                                                row_sink* sink)
 {
     statement_result out;
-    if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
-        out = co_await state_->run_shared(sql, params, sink);
-    } else if (auto idle = state_->pool.try_acquire(); idle && (**idle)->runs_inline()) {
-        // The fast path (SQLite in memory): no coroutine below this one.
-        connection& c = ***idle;
-        try {
-            out = c.run_inline(sql, params, sink);
-        } catch (...) {
-            if (!c.healthy()) {
-                idle->mark_broken();
-            }
-            throw;
+    if (!run_now(sql, params, sink, out)) {
+        if (state_->options.on_statement) {
+            state_->options.on_statement(sql);
         }
-    } else {
-        connection_pool::handle h;
-        if (idle) {
-            h = std::move(*idle);
+        if (state_->pipelined && state_->options.pool_mode == pool::mode::per_thread) {
+            out = co_await state_->run_shared(sql, params, sink);
         } else {
-            h = co_await state_->acquire();
+            auto h = co_await state_->acquire();
+            state_->pipelined = (*h)->pipelined();
+            out = co_await run_on(h, sql, params, sink);
         }
-        state_->pipelined = (*h)->pipelined();
-        out = co_await run_on(h, sql, params, sink);
     }
     co_return out;
 }
@@ -248,8 +271,123 @@ task<transaction> database::begin(isolation level)
 {
     auto h = co_await state_->acquire();
     const std::string sql = begin_sql(state_->dialect, level);
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
     co_await run_on(h, sql, {}, nullptr);
-    co_return transaction(std::move(h));
+    co_return transaction(std::move(h), &state_->options.on_statement);
+}
+
+namespace {
+
+// A server-side cursor for drivers without one of their own (PostgreSQL):
+// BEGIN; DECLARE ... NO SCROLL CURSOR FOR <sql>; FETCH FORWARD n ...; COMMIT.
+// Unlike single-row mode, which would hold every statement pipelined behind
+// it on the connection until the last row is read, a cursor keeps the
+// connection free between batches and bounds memory on both ends (the
+// server sends n rows per FETCH). An early drop rolls the transaction back.
+class sql_cursor final : public cursor {
+public:
+    explicit sql_cursor(connection& c) noexcept : conn_(c) {}
+    ~sql_cursor() override
+    {
+        if (open_) {
+            conn_.abandon_transaction();
+        }
+    }
+    sql_cursor(const sql_cursor&) = delete;
+    sql_cursor& operator=(const sql_cursor&) = delete;
+
+    task<void> open(std::string_view sql, std::span<const value> params)
+    {
+        co_await conn_.run("BEGIN", {}, nullptr);
+        open_ = true;
+        const std::string declare = "DECLARE covet_stream NO SCROLL CURSOR FOR " + std::string(sql);
+        co_await conn_.run(declare, params, nullptr);
+    }
+
+    task<bool> fetch(row_sink& sink, std::size_t max_rows) override
+    {
+        counting_sink counted(sink);
+        const std::string sql = "FETCH FORWARD " + std::to_string(max_rows) + " FROM covet_stream";
+        co_await conn_.run(sql, {}, &counted);
+        const bool more = counted.rows == max_rows;
+        if (!more) {
+            co_await conn_.run("COMMIT", {}, nullptr);
+            open_ = false;
+        }
+        co_return more;
+    }
+
+private:
+    struct counting_sink final : row_sink {
+        explicit counting_sink(row_sink& inner) : to(inner) {}
+        void on_row(const row& r) override
+        {
+            ++rows;
+            to.on_row(r);
+        }
+        row_sink& to;
+        std::size_t rows = 0;
+    };
+
+    connection& conn_;
+    bool open_ = false;
+};
+
+}  // namespace
+
+task<std::unique_ptr<stream_source>> database::open_stream(std::string sql, std::vector<value> params)
+{
+    if (state_->options.on_statement) {
+        state_->options.on_statement(sql);
+    }
+    auto source = std::make_unique<stream_source>();
+    source->conn = co_await state_->acquire();
+    source->sql = std::move(sql);
+    source->params = std::move(params);
+    connection& c = **source->conn;
+    try {
+        source->rows = c.open_cursor(source->sql, source->params);
+        if (!source->rows) {
+            auto fallback = std::make_unique<sql_cursor>(c);
+            auto* opened = fallback.get();
+            source->rows = std::move(fallback);
+            co_await opened->open(source->sql, source->params);
+        }
+    } catch (...) {
+        source->rows.reset();
+        if (!c.healthy()) {
+            source->conn.mark_broken();
+        }
+        throw;
+    }
+    co_return source;
+}
+
+task<bool> stream_source::fetch(row_sink& sink, std::size_t max_rows)
+{
+    bool more = false;
+    if (finished) {
+        co_return more;
+    }
+    try {
+        more = co_await rows->fetch(sink, max_rows);
+    } catch (...) {
+        finished = true;
+        rows.reset();  // an aborted server-side cursor's transaction is rolled back here
+        if (!(*conn)->healthy()) {
+            conn.mark_broken();
+        }
+        conn.reset();
+        throw;
+    }
+    if (!more) {
+        finished = true;
+        rows.reset();
+        conn.reset();
+    }
+    co_return more;
 }
 
 pool::metrics database::pool_stats() const
@@ -269,6 +407,7 @@ transaction& transaction::operator=(transaction&& other) noexcept
     if (this != &other) {
         abandon();
         conn_ = std::move(other.conn_);
+        on_statement_ = std::exchange(other.on_statement_, nullptr);
         finished_ = std::exchange(other.finished_, false);
         savepoints_ = std::exchange(other.savepoints_, 0);
     }
@@ -300,8 +439,24 @@ task<statement_result> transaction::run_statement(std::string_view sql, std::spa
     if (!active()) {
         throw error(errc::query_error, "25P01", "the transaction is no longer active");
     }
+    if (on_statement_ != nullptr && *on_statement_) {
+        (*on_statement_)(sql);
+    }
     auto out = co_await run_on(conn_, sql, params, sink);
     co_return out;
+}
+
+bool transaction::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                          statement_result& out)
+{
+    if (!active() || !(*conn_)->runs_inline()) {
+        return false;
+    }
+    if (on_statement_ != nullptr && *on_statement_) {
+        (*on_statement_)(sql);
+    }
+    out = run_inline_on(conn_, sql, params, sink);
+    return true;
 }
 
 task<void> transaction::commit()

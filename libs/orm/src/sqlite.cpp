@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -166,6 +167,69 @@ public:
 
     statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink) override
     {
+        auto st = prepare_and_bind(sql, params);
+        if (st == nullptr) {
+            return run_script(sql, params);
+        }
+        discard_rows discard;
+        step_rows(st, sink != nullptr ? *sink : discard, SIZE_MAX);
+        statement_result out;
+        if (!sqlite3_stmt_readonly(st)) {
+            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+            out.last_insert_id = sqlite3_last_insert_rowid(db_);
+        }
+        return out;
+    }
+
+    std::unique_ptr<cursor> open_cursor(std::string_view sql, std::span<const value> params) override;
+
+    /// Steps `st` up to `max_rows` times into `sink`; false (and reset) at the end.
+    bool step_rows(sqlite3_stmt* st, row_sink& sink, std::size_t max_rows)
+    {
+        sqlite_row r(st);
+        for (std::size_t n = 0; n < max_rows; ++n) {
+            const int rc = sqlite3_step(st);
+            if (rc == SQLITE_ROW) {
+                try {
+                    sink.on_row(r);
+                } catch (...) {
+                    sqlite3_reset(st);
+                    throw;
+                }
+                continue;
+            }
+            sqlite3_reset(st);
+            if (rc == SQLITE_DONE) {
+                return false;
+            }
+            fail(rc);
+        }
+        return true;
+    }
+
+    bool offloads() const noexcept { return offload_; }
+
+    void abandon_transaction() noexcept override
+    {
+        if (sqlite3_get_autocommit(db_) == 0) {
+            // Short even on a file (WAL): roll back now, so no lock outlives the transaction.
+            if (sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK) {
+                needs_rollback_ = true;
+            }
+        }
+    }
+
+    bool healthy() const noexcept override { return !broken_; }
+    std::string_view dialect() const noexcept override { return "sqlite"; }
+
+private:
+    struct discard_rows final : row_sink {
+        void on_row(const row&) override {}
+    };
+
+    // The cached statement for `sql` with `params` bound; null for a multi-statement script.
+    sqlite3_stmt* prepare_and_bind(std::string_view sql, std::span<const value> params)
+    {
         if (needs_rollback_) {
             needs_rollback_ = false;
             if (sqlite3_get_autocommit(db_) == 0) {
@@ -174,8 +238,14 @@ public:
         }
         auto [st, multi] = prepare(sql);
         if (multi) {
-            return run_script(sql, params);
+            return nullptr;
         }
+        bind_params(st, sql, params);
+        return st;
+    }
+
+    void bind_params(sqlite3_stmt* st, std::string_view sql, std::span<const value> params)
+    {
         const int expected = sqlite3_bind_parameter_count(st);
         if (static_cast<int>(params.size()) < expected) {
             sqlite3_clear_bindings(st);
@@ -193,49 +263,8 @@ public:
                 fail(rc);
             }
         }
-        statement_result out;
-        sqlite_row r(st);
-        for (;;) {
-            const int rc = sqlite3_step(st);
-            if (rc == SQLITE_ROW) {
-                if (sink != nullptr) {
-                    try {
-                        sink->on_row(r);
-                    } catch (...) {
-                        sqlite3_reset(st);
-                        throw;
-                    }
-                }
-                continue;
-            }
-            if (rc == SQLITE_DONE) {
-                break;
-            }
-            sqlite3_reset(st);
-            fail(rc);
-        }
-        if (!sqlite3_stmt_readonly(st)) {
-            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
-            out.last_insert_id = sqlite3_last_insert_rowid(db_);
-        }
-        sqlite3_reset(st);
-        return out;
     }
 
-    void abandon_transaction() noexcept override
-    {
-        if (sqlite3_get_autocommit(db_) == 0) {
-            // Short even on a file (WAL): roll back now, so no lock outlives the transaction.
-            if (sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK) {
-                needs_rollback_ = true;
-            }
-        }
-    }
-
-    bool healthy() const noexcept override { return !broken_; }
-    std::string_view dialect() const noexcept override { return "sqlite"; }
-
-private:
     static int bind(sqlite3_stmt* st, int index, const value& v)
     {
         return std::visit(
@@ -347,6 +376,57 @@ private:
     bool needs_rollback_ = false;
     std::unordered_map<std::string, sqlite3_stmt*, string_hash, std::equal_to<>> cache_;
 };
+
+// A cached statement stepped a batch at a time. The stream owning it holds
+// the connection, so nothing else resets the statement meanwhile.
+class sqlite_cursor final : public cursor {
+public:
+    sqlite_cursor(sqlite_connection& c, sqlite3_stmt* st) noexcept : conn_(c), st_(st) {}
+    ~sqlite_cursor() override
+    {
+        if (!done_) {
+            sqlite3_reset(st_);  // abandoned early: the statement is ready for its next use
+        }
+    }
+    sqlite_cursor(const sqlite_cursor&) = delete;
+    sqlite_cursor& operator=(const sqlite_cursor&) = delete;
+
+    task<bool> fetch(row_sink& sink, std::size_t max_rows) override
+    {
+        bool more = false;
+        if (done_) {
+            co_return more;
+        }
+        try {
+            if (conn_.offloads()) {
+                more = co_await net::offload([this, &sink, max_rows] { return step(sink, max_rows); });
+            } else {
+                more = step(sink, max_rows);
+            }
+        } catch (...) {
+            done_ = true;  // step_rows reset the statement before throwing
+            throw;
+        }
+        done_ = !more;
+        co_return more;
+    }
+
+private:
+    bool step(row_sink& sink, std::size_t max_rows) { return conn_.step_rows(st_, sink, max_rows); }
+
+    sqlite_connection& conn_;
+    sqlite3_stmt* st_;
+    bool done_ = false;
+};
+
+std::unique_ptr<cursor> sqlite_connection::open_cursor(std::string_view sql, std::span<const value> params)
+{
+    auto st = prepare_and_bind(sql, params);
+    if (st == nullptr) {
+        throw error(errc::query_error, "42601", "covet::orm: a multi-statement script cannot be streamed");
+    }
+    return std::make_unique<sqlite_cursor>(*this, st);
+}
 
 void exec_or_throw(sqlite3* db, const char* sql)
 {

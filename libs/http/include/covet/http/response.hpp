@@ -135,9 +135,11 @@ struct upgraded_connection {
     asio::ip::tcp::endpoint remote;
 };
 
-/// Runs the new protocol on an upgraded connection, as a tracked task of the
-/// connection's worker (a graceful stop waits for it, then cancels it).
-/// Captured state must be owned (by value): the request is gone by then.
+/// Starts the new protocol on an upgraded connection: called once, its task
+/// runs as a tracked task of the connection's worker (a graceful stop waits
+/// for it, then cancels it). The handler object lives until that task has
+/// finished (a coroutine lambda may read its captures); the request is gone
+/// by then, so captured state must be owned (by value).
 using upgrade_handler = std::function<task<void>(upgraded_connection)>;
 
 class response {
@@ -208,6 +210,8 @@ public:
     const stream_producer* streamed() const noexcept { return producer_ ? &producer_ : nullptr; }
     /// The upgrade handler of a switching_protocols() response, or nullptr.
     const upgrade_handler* upgrade() const noexcept { return upgrade_ ? &upgrade_ : nullptr; }
+    /// Moves the upgrade handler out (the server, when it hands the connection over).
+    upgrade_handler take_upgrade() noexcept { return std::move(upgrade_); }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);

@@ -16,9 +16,11 @@
 // Errors: covet::orm::error (see error.hpp).
 
 #include <covet/orm/driver.hpp>
+#include <covet/orm/eager.hpp>
 #include <covet/orm/error.hpp>
 #include <covet/orm/model.hpp>
 #include <covet/orm/query.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 #include <covet/pool/pool.hpp>
 
@@ -27,6 +29,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,11 +52,19 @@ inline constexpr bool scalar_row = !json::reflected<Row>;
 template <class Row>
 class mapper {
 public:
+    /// The columns are Row's columns in declaration order (SQL the ORM built
+    /// from the model): no lookup by name, one direct read per column.
+    void assume_positional() noexcept { positional_ = true; }
+
     void map(const row& r, Row& out)
     {
         if constexpr (scalar_row<Row>) {
             read_column(r, 0, out);
         } else {
+            if (positional_ && r.size() >= column_count<Row>) {
+                read_in_order(r, out, std::make_index_sequence<column_count<Row>>{});
+                return;
+            }
             if (!ready_) {
                 prepare(r);
             }
@@ -69,10 +80,16 @@ private:
     using setter = void (*)(const row&, std::size_t, Row&);
 
     template <std::size_t... I>
+    static void read_in_order(const row& r, Row& out, std::index_sequence<I...>)
+    {
+        (read_column(r, I, out.*(std::get<I>(columns_of<Row>).member)), ...);
+    }
+
+    template <std::size_t... I>
     static constexpr std::array<setter, sizeof...(I)> make_setters(std::index_sequence<I...>)
     {
         return {{[](const row& r, std::size_t column, Row& o) {
-            read_column(r, column, o.*(std::get<I>(json::fields_of<Row>).member));
+            read_column(r, column, o.*(std::get<I>(columns_of<Row>).member));
         }...}};
     }
     static const auto& setters()
@@ -84,8 +101,7 @@ private:
     static int field_index(std::string_view name, std::index_sequence<I...>)
     {
         int found = -1;
-        ((found < 0 && std::get<I>(json::fields_of<Row>).cpp_name == name ? (found = static_cast<int>(I))
-                                                                          : 0),
+        ((found < 0 && std::get<I>(columns_of<Row>).cpp_name == name ? (found = static_cast<int>(I)) : 0),
          ...);
         return found;
     }
@@ -93,7 +109,7 @@ private:
     static bool field_named(std::size_t index, std::string_view name, std::index_sequence<I...>)
     {
         bool same = false;
-        ((I == index ? (same = std::get<I>(json::fields_of<Row>).cpp_name == name) : false), ...);
+        ((I == index ? (same = std::get<I>(columns_of<Row>).cpp_name == name) : false), ...);
         return same;
     }
     void prepare(const row& r)
@@ -120,12 +136,18 @@ private:
     std::array<int, capacity()> targets_{};
     std::size_t columns_ = 0;
     bool ready_ = false;
+    bool positional_ = false;
 };
 
 template <class Row>
 class vector_sink final : public row_sink {
 public:
-    explicit vector_sink(std::vector<Row>& out) : out_(out) {}
+    explicit vector_sink(std::vector<Row>& out, bool positional = false) : out_(out)
+    {
+        if (positional) {
+            mapper_.assume_positional();
+        }
+    }
     void on_row(const row& r) override { mapper_.map(r, out_.emplace_back()); }
 
 private:
@@ -136,7 +158,12 @@ private:
 template <class Row>
 class first_sink final : public row_sink {
 public:
-    explicit first_sink(std::optional<Row>& out) : out_(out) {}
+    explicit first_sink(std::optional<Row>& out, bool positional = false) : out_(out)
+    {
+        if (positional) {
+            mapper_.assume_positional();
+        }
+    }
     void on_row(const row& r) override
     {
         if (!out_) {
@@ -209,7 +236,7 @@ struct model_sql {
                     }(f),
                     ...);
             },
-            json::fields_of<T>);
+            columns_of<T>);
         s += ") VALUES ";
         std::size_t n = 1;
         for (std::size_t r = 0; r < rows; ++r) {
@@ -258,7 +285,7 @@ struct model_sql {
                         }(f),
                         ...);
                 },
-                json::fields_of<T>);
+                columns_of<T>);
             s += " WHERE ";
             append_identifier(s, model_of<T>.key_name);
             s += " = $";
@@ -284,7 +311,7 @@ void append_values(const T& obj, bool with_key, bool key_last, Out& out)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
     if (key_last) {
         out.push_back(to_value_view(obj.*(model_of<T>.key)));
     }
@@ -310,6 +337,9 @@ std::array<value, sizeof...(Args)> bind_all(const Args&... args)
 enum class isolation { default_level, read_uncommitted, read_committed, repeatable_read, serializable };
 
 class transaction;
+struct stream_source;
+template <class Row>
+class row_stream;
 
 /// The query API shared by database (one pooled connection per call) and
 /// transaction (its own connection).
@@ -320,7 +350,10 @@ public:
     requires(bindable<Args>&&...) task<std::uint64_t> execute(std::string_view sql, Args... args)
     {
         auto params = detail::bind_all(args...);
-        auto done = co_await run_statement(sql, params, nullptr);
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -332,7 +365,10 @@ public:
         auto params = detail::bind_all(args...);
         std::vector<Row> rows;
         detail::vector_sink<Row> sink(rows);
-        co_await run_statement(sql, params, &sink);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return rows;
     }
 
@@ -343,7 +379,10 @@ public:
         auto params = detail::bind_all(args...);
         std::optional<Row> first;
         detail::first_sink<Row> sink(first);
-        co_await run_statement(sql, params, &sink);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return first;
     }
 
@@ -351,26 +390,27 @@ public:
     template <class Row>
     task<std::vector<Row>> fetch(statement st)
     {
-        std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows);
-        co_await run_statement(st.sql, st.params, &sink);
-        co_return rows;
+        return fetch_rows<Row>(std::move(st), false);
     }
     template <class Row, model T>
     task<std::vector<Row>> fetch(const select_query<T>& q)
     {
         return fetch<Row>(q.build());
     }
+    /// The rows of `q`, with the relations named by q.with(...) loaded.
     template <model T>
     task<std::vector<T>> all(const select_query<T>& q)
     {
-        return fetch<T>(q.build());
+        if (q.eager().empty()) {
+            return fetch_rows<T>(q.build(), q.selects_model_columns());
+        }
+        return fetch_eager<T>(q.build(), q.eager(), q.selects_model_columns());
     }
     template <model T>
     task<std::optional<T>> first(select_query<T> q)
     {
         q.limit(1);
-        auto rows = co_await fetch<T>(q.build());
+        auto rows = co_await all(q);
         std::optional<T> out;
         if (!rows.empty()) {
             out.emplace(std::move(rows.front()));
@@ -398,8 +438,12 @@ public:
     {
         std::array<value, 1> params{to_value_view(key)};
         std::optional<T> found;
-        detail::first_sink<T> sink(found);
-        co_await run_statement(detail::model_sql<T>::select_by_key(), params, &sink);
+        detail::first_sink<T> sink(found, true);
+        const std::string& sql = detail::model_sql<T>::select_by_key();
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
         co_return found;
     }
     /// The row with primary key `key`; throws error(not_found) when missing.
@@ -431,8 +475,11 @@ public:
         detail::append_values(obj, with_key, false, params);
         std::optional<K> key;
         if (dialect() == "sqlite") {
-            auto done = co_await run_statement(detail::model_sql<T>::insert_one(with_key, false),
-                                               params.view(), nullptr);
+            const std::string& sql = detail::model_sql<T>::insert_one(with_key, false);
+            statement_result done;
+            if (!run_now(sql, params.view(), nullptr, done)) {
+                done = co_await run_statement(sql, params.view(), nullptr);
+            }
             if (with_key) {
                 key = obj.*(model_of<T>.key);
             } else if constexpr (std::is_integral_v<K>) {
@@ -483,7 +530,11 @@ public:
     {
         detail::fixed_params<column_count<T>> params;
         detail::append_values(obj, true, true, params);
-        auto done = co_await run_statement(detail::model_sql<T>::update_by_key(), params.view(), nullptr);
+        const std::string& sql = detail::model_sql<T>::update_by_key();
+        statement_result done;
+        if (!run_now(sql, params.view(), nullptr, done)) {
+            done = co_await run_statement(sql, params.view(), nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -492,7 +543,11 @@ public:
     task<std::uint64_t> remove(K key)
     {
         std::array<value, 1> params{to_value_view(key)};
-        auto done = co_await run_statement(detail::model_sql<T>::remove_by_key(), params, nullptr);
+        const std::string& sql = detail::model_sql<T>::remove_by_key();
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
         co_return done.rows_affected;
     }
 
@@ -530,6 +585,31 @@ public:
         co_return key;
     }
 
+    /// Loads the relations `members` (declared with COVET_RELATIONS) of every
+    /// parent with one statement per relation for the whole list, and
+    /// returns the parents: `posts = co_await db.load_related(std::move(posts), &post::author);`
+    template <model T, class... M>
+    task<std::vector<T>> load_related(std::vector<T> parents, M T::*... members)
+    {
+        static_assert(has_relations<T>, "load_related(): declare the model's relations with COVET_RELATIONS");
+        static_assert((detail::has_relation_member<T, M>() && ...),
+                      "load_related(): the member is not a relation declared in COVET_RELATIONS");
+        const std::array<std::size_t, sizeof...(M)> which{detail::relation_index(members)...};
+        for (const std::size_t index : which) {
+            co_await load_relation_at<T>(parents, index);
+        }
+        co_return parents;
+    }
+    /// The same for one parent.
+    template <model T, class... M>
+    task<T> load_related(T parent, M T::*... members)
+    {
+        std::vector<T> one;
+        one.push_back(std::move(parent));
+        auto loaded = co_await load_related(std::move(one), members...);
+        co_return std::move(loaded.front());
+    }
+
     /// The SQL dialect of the connections ("sqlite", "postgresql").
     virtual std::string_view dialect() const noexcept = 0;
 
@@ -537,7 +617,141 @@ public:
     virtual task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                                  row_sink* sink) = 0;
 
+    /// Runs the statement at once when its connection never blocks (SQLite
+    /// in memory) and returns true; false: co_await run_statement instead.
+    /// Saves the coroutine frame of run_statement on the fast path.
+    virtual bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                         statement_result& out)
+    {
+        (void)sql;
+        (void)params;
+        (void)sink;
+        (void)out;
+        return false;
+    }
+
 protected:
+    // `positional`: the statement selects Row's columns in declaration order.
+    template <class Row>
+    task<std::vector<Row>> fetch_rows(statement st, bool positional)
+    {
+        std::vector<Row> rows;
+        detail::vector_sink<Row> sink(rows, positional);
+        statement_result done;
+        if (!run_now(st.sql, st.params, &sink, done)) {
+            co_await run_statement(st.sql, st.params, &sink);
+        }
+        co_return rows;
+    }
+
+    template <model T>
+    task<std::vector<T>> fetch_eager(statement st, std::vector<std::size_t> which, bool positional)
+    {
+        auto rows = co_await fetch_rows<T>(std::move(st), positional);
+        if constexpr (has_relations<T>) {
+            for (const std::size_t index : which) {
+                co_await load_relation_at<T>(rows, index);
+            }
+        }
+        co_return rows;
+    }
+
+    // Relation number `index` of T (not a coroutine: picks the loader).
+    template <model T, std::size_t I = 0>
+    task<void> load_relation_at(std::vector<T>& parents, std::size_t index)
+    {
+        if constexpr (I + 1 < detail::relation_count<T>) {
+            if (index != I) {
+                return load_relation_at<T, I + 1>(parents, index);
+            }
+        }
+        return load_relation(parents, std::get<I>(relations_of<T>));
+    }
+
+    // The rows of Row whose `column` is one of `keys` (sorted, distinct), appended to `out`.
+    template <model Row, class K>
+    task<void> fetch_by_keys(std::string_view column, const std::vector<K>& keys, std::vector<Row>& out)
+    {
+        const std::size_t per_statement = dialect() == "postgresql" && detail::array_key<K>
+                                              ? std::max<std::size_t>(keys.size(), 1)
+                                              : detail::max_keys_per_statement;
+        for (std::size_t first = 0; first < keys.size(); first += per_statement) {
+            const std::size_t count = std::min(per_statement, keys.size() - first);
+            const statement st = detail::select_where_in<Row>(column, keys, first, count, dialect());
+            detail::vector_sink<Row> sink(out, true);
+            co_await run_statement(st.sql, st.params, &sink);
+        }
+    }
+
+    template <model P, model U, class FK>
+    task<void> load_relation(std::vector<P>& parents, belongs_to_relation<P, U, FK> rel)
+    {
+        using K = detail::key_of_t<U>;
+        std::vector<K> keys;
+        keys.reserve(parents.size());
+        for (auto& p : parents) {
+            (p.*rel.member).reset();
+            if (auto k = detail::key_value<K>(p.*rel.foreign_key)) {
+                keys.push_back(std::move(*k));
+            }
+        }
+        detail::sort_unique(keys);
+        std::vector<U> found;
+        co_await fetch_by_keys<U>(model_of<U>.key_name, keys, found);
+        detail::key_index<K> by_key;
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            by_key.add(found[i].*(model_of<U>.key), i);
+        }
+        by_key.finish();
+        for (auto& p : parents) {
+            if (auto k = detail::key_value<K>(p.*rel.foreign_key)) {
+                by_key.for_each(*k, [&](std::size_t i) { p.*rel.member = found[i]; });
+            }
+        }
+    }
+
+    // has-many and has-one: children whose foreign key is a parent's primary key.
+    template <model P, model C, class FK, class Member>
+    task<void> load_children(std::vector<P>& parents, Member P::*member, FK C::*foreign_key)
+    {
+        using K = detail::key_of_t<P>;
+        std::vector<K> keys;
+        keys.reserve(parents.size());
+        detail::key_index<K> by_key;
+        for (std::size_t i = 0; i < parents.size(); ++i) {
+            parents[i].*member = Member{};
+            keys.push_back(parents[i].*(model_of<P>.key));
+            by_key.add(parents[i].*(model_of<P>.key), i);
+        }
+        detail::sort_unique(keys);
+        by_key.finish();
+        std::vector<C> children;
+        co_await fetch_by_keys<C>(column_name<C>(foreign_key), keys, children);
+        for (auto& child : children) {
+            if (auto k = detail::key_value<K>(child.*foreign_key)) {
+                by_key.for_each(*k, [&](std::size_t i) {
+                    if constexpr (detail::is_optional_v<Member>) {
+                        if (!(parents[i].*member)) {
+                            parents[i].*member = child;  // the lowest primary key: rows come in key order
+                        }
+                    } else {
+                        (parents[i].*member).push_back(child);
+                    }
+                });
+            }
+        }
+    }
+    template <model P, model C, class FK>
+    task<void> load_relation(std::vector<P>& parents, has_many_relation<P, C, FK> rel)
+    {
+        return load_children<P, C>(parents, rel.member, rel.foreign_key);
+    }
+    template <model P, model C, class FK>
+    task<void> load_relation(std::vector<P>& parents, has_one_relation<P, C, FK> rel)
+    {
+        return load_children<P, C>(parents, rel.member, rel.foreign_key);
+    }
+
     session() = default;
     ~session() = default;
     session(const session&) = default;
@@ -569,6 +783,9 @@ struct database_options {
     /// per_thread: no lock, one thread (e.g. one database per worker).
     pool::mode pool_mode = pool::mode::shared;
     connect_options connect{};
+    /// Called with the SQL of every statement this database (and its
+    /// transactions) runs, before it runs: logging, tracing, counting.
+    std::function<void(std::string_view sql)> on_statement;
 };
 
 class database final : public session {
@@ -586,6 +803,19 @@ public:
     /// Starts a transaction on a connection of its own.
     task<transaction> begin(isolation level = isolation::default_level);
 
+    /// The rows of `sql` read a batch at a time (bounded memory), on a
+    /// connection of the stream's own until the last row or until the stream
+    /// is dropped:
+    ///   auto rows = co_await db.stream<user>("SELECT * FROM users WHERE age > $1", 18);
+    ///   while (auto u = co_await rows.next()) { ... }
+    /// SQLite steps its statement; PostgreSQL declares a server-side cursor in
+    /// a transaction and FETCHes batch by batch.
+    template <class Row, class... Args>
+    requires(bindable<Args>&&...) task<row_stream<Row>> stream(std::string_view sql, Args... args);
+    /// The rows of a built query, streamed.
+    template <model T>
+    task<row_stream<T>> stream(const select_query<T>& q);
+
     /// Runs `body(tx)` (a coroutine taking transaction&) in a transaction and
     /// commits; on error(serialization_failure) (PostgreSQL 40001/40P01) it
     /// rolls back and runs the whole body again, up to `retries` more times.
@@ -597,6 +827,8 @@ public:
     std::string_view dialect() const noexcept override;
     task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                          row_sink* sink) override;
+    bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                 statement_result& out) override;
 
     /// Pool counters (connections in use, idle, waiting, timeouts, ...).
     pool::metrics pool_stats() const;
@@ -607,6 +839,7 @@ public:
 
 private:
     explicit database(std::unique_ptr<state> s) noexcept;
+    task<std::unique_ptr<stream_source>> open_stream(std::string sql, std::vector<value> params);
     std::unique_ptr<state> state_;
 };
 
@@ -631,16 +864,121 @@ public:
     std::string_view dialect() const noexcept override;
     task<statement_result> run_statement(std::string_view sql, std::span<const value> params,
                                          row_sink* sink) override;
+    bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                 statement_result& out) override;
 
 private:
     friend class database;
-    explicit transaction(database::connection_pool::handle h) noexcept : conn_(std::move(h)) {}
+    transaction(database::connection_pool::handle h,
+                const std::function<void(std::string_view)>* hook) noexcept
+        : conn_(std::move(h)), on_statement_(hook)
+    {
+    }
     void abandon() noexcept;
 
     database::connection_pool::handle conn_;
+    const std::function<void(std::string_view)>* on_statement_ = nullptr;
     bool finished_ = false;
     unsigned savepoints_ = 0;
 };
+
+/// The untyped part of a row_stream: its connection, statement and cursor
+/// (the cursor refers to the statement and parameters, so it goes first).
+struct stream_source {
+    database::connection_pool::handle conn;
+    std::string sql;
+    std::vector<value> params;
+    std::unique_ptr<cursor> rows;
+    bool finished = false;
+
+    /// Up to `max_rows` rows to `sink`; false at the end. At the end or on an
+    /// error the cursor is closed and the connection goes back to the pool.
+    task<bool> fetch(row_sink& sink, std::size_t max_rows);
+};
+
+/// Rows of one statement, read a batch at a time: at most batch_rows() rows
+/// are in memory at once. Dropping the stream early abandons the statement
+/// and returns its connection (usable) to the pool. Errors in the middle of
+/// the rows are thrown by next() / next_batch().
+template <class Row>
+class row_stream {
+public:
+    explicit row_stream(std::unique_ptr<stream_source> source) noexcept : source_(std::move(source)) {}
+
+    /// Rows per batch (default 256); set before reading, or between batches.
+    void set_batch_rows(std::size_t n) noexcept { batch_rows_ = std::max<std::size_t>(1, n); }
+    std::size_t batch_rows() const noexcept { return batch_rows_; }
+
+    /// The next row, or nullopt after the last one.
+    task<std::optional<Row>> next()
+    {
+        if (position_ == buffer_.size()) {
+            buffer_ = co_await next_batch();
+            position_ = 0;
+        }
+        std::optional<Row> out;
+        if (position_ < buffer_.size()) {
+            out.emplace(std::move(buffer_[position_++]));
+        }
+        co_return out;
+    }
+
+    /// The next batch (at most batch_rows() rows); empty after the last one.
+    task<std::vector<Row>> next_batch()
+    {
+        std::vector<Row> rows;
+        if (source_ && !source_->finished) {
+            batch_sink sink(rows, mapper_);
+            co_await source_->fetch(sink, batch_rows_);
+        }
+        co_return rows;
+    }
+
+    /// Stops reading: the connection goes back to the pool now.
+    void close() noexcept
+    {
+        source_.reset();
+        buffer_.clear();
+        position_ = 0;
+    }
+
+private:
+    class batch_sink final : public row_sink {
+    public:
+        batch_sink(std::vector<Row>& out, detail::mapper<Row>& m) : out_(out), mapper_(m) {}
+        void on_row(const row& r) override { mapper_.map(r, out_.emplace_back()); }
+
+    private:
+        std::vector<Row>& out_;
+        detail::mapper<Row>& mapper_;
+    };
+
+    std::unique_ptr<stream_source> source_;
+    detail::mapper<Row> mapper_;  // column positions learned once for the whole stream
+    std::vector<Row> buffer_;
+    std::size_t position_ = 0;
+    std::size_t batch_rows_ = 256;
+};
+
+template <class Row, class... Args>
+requires(bindable<Args>&&...) task<row_stream<Row>> database::stream(std::string_view sql, Args... args)
+{
+    // The stream outlives this call: it owns its SQL and parameters.
+    std::vector<value> params;
+    params.reserve(sizeof...(Args));
+    (params.push_back(to_value_owned(args)), ...);
+    std::string text(sql);
+    auto source = co_await open_stream(std::move(text), std::move(params));
+    co_return row_stream<Row>(std::move(source));
+}
+
+template <model T>
+task<row_stream<T>> database::stream(const select_query<T>& q)
+{
+    statement st = q.build();
+    auto source = co_await open_stream(std::move(st.sql), std::move(st.params));
+    co_return row_stream<T>(std::move(source));
+}
 
 template <class Body>
 auto database::transact(Body body, isolation level, int retries)

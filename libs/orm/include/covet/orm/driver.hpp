@@ -11,6 +11,7 @@
 #include <covet/orm/value.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,6 +46,16 @@ struct statement_result {
     std::int64_t last_insert_id = 0;
 };
 
+/// The rows of one statement, read a batch at a time (orm::row_stream).
+/// Dropping it before the end abandons the statement; the connection stays usable.
+class cursor {
+public:
+    virtual ~cursor() = default;
+    /// Sends up to `max_rows` more rows to `sink`. False once the statement
+    /// has no rows left (then fewer than `max_rows`, maybe none, were sent).
+    virtual task<bool> fetch(row_sink& sink, std::size_t max_rows) = 0;
+};
+
 class connection {
 public:
     virtual ~connection() = default;
@@ -63,6 +74,16 @@ public:
     /// coroutines of one thread at once and batch them on the wire; a
     /// per-thread database then shares one connection between its callers.
     virtual bool pipelined() const noexcept { return false; }
+
+    /// A cursor over the rows of `sql` (`params` must outlive it), or null when
+    /// the driver has none of its own: the ORM then declares a server-side
+    /// cursor in a transaction (DECLARE ... CURSOR; FETCH n) through run().
+    virtual std::unique_ptr<cursor> open_cursor(std::string_view sql, std::span<const value> params)
+    {
+        (void)sql;
+        (void)params;
+        return nullptr;
+    }
 
     /// A transaction on this connection was dropped without commit or
     /// rollback: roll it back now or before the next statement.

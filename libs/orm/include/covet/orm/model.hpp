@@ -72,11 +72,42 @@ concept model = json::reflected<T> && requires
 template <model T>
 inline constexpr auto model_of = covet_orm_model(json::tag<T>{});
 
-/// Number of columns (reflected fields) of T.
-template <json::reflected T>
-inline constexpr std::size_t column_count = std::tuple_size_v<std::decay_t<decltype(json::fields_of<T>)>>;
+namespace detail {
+template <class M>
+inline constexpr bool column_value =
+    std::is_arithmetic_v<M> || std::is_same_v<M, std::string> || std::is_same_v<M, blob>;
+template <class M>
+constexpr bool column_member() noexcept
+{
+    if constexpr (is_optional_v<M>) {
+        return column_value<typename M::value_type>;
+    } else {
+        return column_value<M>;
+    }
+}
+template <class F>
+constexpr auto column_or_nothing(const F& f) noexcept
+{
+    if constexpr (column_member<typename F::member_type>()) {
+        return std::tuple<F>(f);
+    } else {
+        return std::tuple<>();
+    }
+}
+}  // namespace detail
 
-/// The column name of member `member` of T (a reflected field).
+/// The reflected fields of T that are columns: numbers, bool, std::string,
+/// blob and std::optional of those. Other reflected members (relations such
+/// as std::optional<user> or std::vector<post>) are left to JSON.
+template <json::reflected T>
+inline constexpr auto columns_of = std::apply(
+    [](const auto&... f) { return std::tuple_cat(detail::column_or_nothing(f)...); }, json::fields_of<T>);
+
+/// Number of columns of T.
+template <json::reflected T>
+inline constexpr std::size_t column_count = std::tuple_size_v<std::decay_t<decltype(columns_of<T>)>>;
+
+/// The column name of member `member` of T (a reflected column).
 template <json::reflected T, class M>
 constexpr std::string_view column_name(M T::*member)
 {
@@ -93,7 +124,7 @@ constexpr std::string_view column_name(M T::*member)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
     if (found.empty()) {
         throw error(errc::invalid_argument, "42703", "covet::orm: the member is not a reflected field");
     }

@@ -5,4 +5,5 @@
 #include <covet/orm/error.hpp>
 #include <covet/orm/model.hpp>
 #include <covet/orm/query.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>

@@ -10,6 +10,7 @@
 //   std::vector<user> adults = co_await db.all(q);
 
 #include <covet/orm/model.hpp>
+#include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 
 #include <cstdint>
@@ -53,6 +54,16 @@ struct column {
     }
 
     expr like(std::string_view pattern) const { return binary(" LIKE ", pattern); }
+    /// LIKE with an escape character (a parameter too): parts of `pattern`
+    /// made with escape_like(text, escape) match `text` literally.
+    expr like(std::string_view pattern, char escape) const
+    {
+        expr e = binary(" LIKE ", pattern);
+        e.sql += " ESCAPE ";
+        e.sql += detail::param_marker;
+        e.params.push_back(to_value_owned(std::string(1, escape)));
+        return e;
+    }
     expr is_null() const { return {qualified() + " IS NULL", {}}; }
     expr is_not_null() const { return {qualified() + " IS NOT NULL", {}}; }
     template <class V>
@@ -100,6 +111,22 @@ struct column {
         return e;
     }
 };
+
+/// `text` with LIKE's wildcards (% and _) and `escape` itself escaped, for a
+/// pattern matched with like(pattern, escape): a substring search is
+///   c(&todo::title).like("%" + escape_like(q) + "%", '\\')
+inline std::string escape_like(std::string_view text, char escape = '\\')
+{
+    std::string out;
+    out.reserve(text.size() + 8);
+    for (const char ch : text) {
+        if (ch == '%' || ch == '_' || ch == escape) {
+            out += escape;
+        }
+        out += ch;
+    }
+    return out;
+}
 
 /// The column of member `member` of model T.
 template <model T, class M>
@@ -252,7 +279,7 @@ void append_all_columns(std::string& out, bool qualified)
                 }(f),
                 ...);
         },
-        json::fields_of<T>);
+        columns_of<T>);
 }
 }  // namespace detail
 
@@ -324,6 +351,22 @@ public:
         return *this;
     }
 
+    /// Eager-loads these relations (COVET_RELATIONS) of the rows db.all() and
+    /// db.first() return: one extra statement per relation for all rows.
+    template <class... M>
+    select_query& with(M T::*... members)
+    {
+        static_assert(has_relations<T>, "with(): declare the model's relations with COVET_RELATIONS");
+        if constexpr (has_relations<T>) {
+            static_assert((detail::has_relation_member<T, M>() && ...),
+                          "with(): the member is not a relation declared in COVET_RELATIONS");
+            (eager_.push_back(detail::relation_index(members)), ...);
+        }
+        return *this;
+    }
+    /// The relations to load (positions in relations_of<T>).
+    const std::vector<std::size_t>& eager() const noexcept { return eager_; }
+
     /// The statement with the chosen columns (all of T's by default).
     statement build() const
     {
@@ -373,6 +416,8 @@ public:
     }
 
     const expr& condition() const noexcept { return where_; }
+    /// True unless columns(...) replaced the model's own columns.
+    bool selects_model_columns() const noexcept { return columns_.empty(); }
 
 private:
     static std::string all_columns()
@@ -410,6 +455,7 @@ private:
     std::vector<value> column_params_;
     std::optional<std::int64_t> limit_;
     std::optional<std::int64_t> offset_;
+    std::vector<std::size_t> eager_;
 };
 
 template <model T>
