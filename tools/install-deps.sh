@@ -53,12 +53,14 @@ if [[ $with_bench == 1 ]]; then
         wrk           # HTTP load generator
         hyperfine     # whole-command timing
         linux-perf    # perf stat
+        valgrind      # callgrind instruction counts (libs/postgres/bench collects only its loops)
         # peer servers of tools/covet-bench (bench/peers/)
         nginx-light   # nginx: static return
         h2o           # h2o 2.2.5 (static responses)
         nghttp2-server  # nghttpd: HTTP/2 peer of tools/covet-bench --h2 (h2load is in nghttp2-client)
         nodejs        # fastify and express (npm ci in bench/peers/node)
         python3-fastapi python3-uvicorn python3-uvloop python3-httptools  # FastAPI on uvicorn
+        python3-asyncpg  # FastAPI + asyncpg peer of bench/tfb_db/run.sh --fastapi
         gunicorn python3-flask  # Flask on gunicorn
         python3-sqlalchemy  # SQLAlchemy 1.4 ORM peer of libs/orm/bench (bench/orm/sqlalchemy_bench.py)
     )

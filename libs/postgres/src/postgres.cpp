@@ -14,6 +14,8 @@
 #include <covet/orm/error.hpp>
 #include <covet/postgres/postgres.hpp>
 
+#include "connect.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/posix/stream_descriptor.hpp>
@@ -23,8 +25,10 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <bit>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -38,6 +42,8 @@ namespace covet::postgres {
 
 namespace {
 
+using detail::error_from;
+using detail::trimmed;
 using orm::errc;
 using orm::error;
 using orm::row;
@@ -53,25 +59,75 @@ struct string_hash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-std::string trimmed(const char* message)
+// Result columns travel in binary when every column of a statement has a
+// binary form that is at least as cheap to read as its text (integers, floats,
+// bool, bytea; text types are the same bytes either way) and one of them saves
+// parsing. libpq takes one result format per statement, hence all or nothing.
+constexpr Oid bool_oid = 16;
+constexpr Oid name_oid = 19;
+constexpr Oid int8_oid = 20;
+constexpr Oid int2_oid = 21;
+constexpr Oid int4_oid = 23;
+constexpr Oid text_oid = 25;
+constexpr Oid oid_oid = 26;
+constexpr Oid float4_oid = 700;
+constexpr Oid float8_oid = 701;
+constexpr Oid bpchar_oid = 1042;
+constexpr Oid varchar_oid = 1043;
+
+bool is_text_type(Oid t) noexcept
 {
-    std::string m = message != nullptr ? message : "";
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) {
-        m.pop_back();
-    }
-    return m;
+    return t == text_oid || t == varchar_oid || t == bpchar_oid || t == name_oid;
 }
 
-error error_from(const PGresult* res)
+bool binary_saves_parsing(Oid t) noexcept
 {
-    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const std::string sql_state = state != nullptr ? state : "";
-    return error(orm::kind_of_sql_state(sql_state), sql_state, trimmed(PQresultErrorMessage(res)));
+    return t == bool_oid || t == bytea_oid || t == int2_oid || t == int4_oid || t == int8_oid ||
+           t == oid_oid || t == float4_oid || t == float8_oid;
 }
+
+bool wants_binary_results(const PGresult* res) noexcept
+{
+    const int n = PQnfields(res);
+    bool saves = false;
+    for (int c = 0; c < n; ++c) {
+        const Oid t = PQftype(res, c);
+        if (!is_text_type(t) && !binary_saves_parsing(t)) {
+            return false;
+        }
+        saves = saves || binary_saves_parsing(t);
+    }
+    return saves;
+}
+
+template <class U>
+U load_big_endian(const char* p) noexcept
+{
+    U v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::little) {
+        if constexpr (sizeof(U) == 2) {
+            v = __builtin_bswap16(v);
+        } else if constexpr (sizeof(U) == 4) {
+            v = __builtin_bswap32(v);
+        } else {
+            v = __builtin_bswap64(v);
+        }
+    }
+    return v;
+}
+
+// The types of a binary result's columns, looked up once per result rather
+// than per value (libpq's accessors check their arguments on every call).
+using binary_columns = std::vector<Oid>;
 
 class pg_row final : public row {
 public:
-    pg_row(const PGresult* res, int r) noexcept : res_(res), row_(r) {}
+    /// `binary_types`: empty for a text result, else every column's type.
+    pg_row(const PGresult* res, int r, const binary_columns& binary_types) noexcept
+        : res_(res), row_(r), binary_types_(binary_types)
+    {
+    }
     std::size_t size() const noexcept override { return static_cast<std::size_t>(PQnfields(res_)); }
     std::string_view name(std::size_t c) const noexcept override
     {
@@ -83,7 +139,10 @@ public:
     }
     std::int64_t get_int(std::size_t c) const override
     {
-        const std::string_view t = get_text(c);
+        if (binary(c)) {
+            return binary_int(c);
+        }
+        const std::string_view t = raw(c);
         if (t == "t") {
             return 1;
         }
@@ -99,7 +158,10 @@ public:
     }
     double get_double(std::size_t c) const override
     {
-        const std::string_view t = get_text(c);
+        if (binary(c)) {
+            return binary_double(c);
+        }
+        const std::string_view t = raw(c);
         double v = 0;
         auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
         if (ec != std::errc{}) {
@@ -108,27 +170,117 @@ public:
         (void)end;
         return v;
     }
+    // A binary number is rendered as PostgreSQL's text would be; the view
+    // then refers to this row's scratch buffer (valid until the next call).
     std::string_view get_text(std::size_t c) const override
     {
-        const int col = static_cast<int>(c);
-        return {PQgetvalue(res_, row_, col), static_cast<std::size_t>(PQgetlength(res_, row_, col))};
+        if (!binary(c) || is_text_type(type(c))) {
+            return raw(c);
+        }
+        const Oid t = type(c);
+        if (t == bool_oid) {
+            return binary_int(c) != 0 ? "t" : "f";
+        }
+        if (t == bytea_oid) {
+            static constexpr char hex[] = "0123456789abcdef";
+            scratch_ = "\\x";
+            for (const char ch : raw(c)) {
+                const auto b = static_cast<unsigned char>(ch);
+                scratch_ += hex[b >> 4];
+                scratch_ += hex[b & 15];
+            }
+            return scratch_;
+        }
+        char buf[32];
+        std::to_chars_result out{};
+        if (t == float4_oid || t == float8_oid) {
+            const double v = binary_double(c);
+            if (std::isnan(v)) {
+                return "NaN";
+            }
+            if (std::isinf(v)) {
+                return v > 0 ? "Infinity" : "-Infinity";
+            }
+            out = t == float4_oid ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(v))
+                                  : std::to_chars(buf, buf + sizeof buf, v);
+        } else {
+            out = std::to_chars(buf, buf + sizeof buf, binary_int(c));
+        }
+        scratch_.assign(buf, out.ptr);
+        return scratch_;
     }
     orm::blob get_blob(std::size_t c) const override
     {
+        if (binary(c)) {
+            const std::string_view bytes = raw(c);
+            const auto* first = reinterpret_cast<const std::byte*>(bytes.data());
+            return orm::blob(first, first + bytes.size());
+        }
         std::size_t n = 0;
-        unsigned char* raw = PQunescapeBytea(
+        unsigned char* unescaped = PQunescapeBytea(
             reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, static_cast<int>(c))), &n);
-        if (raw == nullptr) {
+        if (unescaped == nullptr) {
             throw error(errc::query_error, "22P02", "bad bytea value");
         }
-        orm::blob out(reinterpret_cast<std::byte*>(raw), reinterpret_cast<std::byte*>(raw) + n);
-        PQfreemem(raw);
+        orm::blob out(reinterpret_cast<std::byte*>(unescaped), reinterpret_cast<std::byte*>(unescaped) + n);
+        PQfreemem(unescaped);
         return out;
     }
 
 private:
+    bool binary(std::size_t c) const noexcept { return c < binary_types_.size(); }
+    Oid type(std::size_t c) const noexcept { return binary_types_[c]; }
+    std::string_view raw(std::size_t c) const noexcept
+    {
+        const int col = static_cast<int>(c);
+        return {PQgetvalue(res_, row_, col), static_cast<std::size_t>(PQgetlength(res_, row_, col))};
+    }
+    std::int64_t binary_int(std::size_t c) const
+    {
+        const std::string_view v = raw(c);
+        const Oid t = type(c);
+        if (t == bool_oid && v.size() == 1) {
+            return v[0] != 0 ? 1 : 0;
+        }
+        if (t == int2_oid && v.size() == 2) {
+            return static_cast<std::int16_t>(load_big_endian<std::uint16_t>(v.data()));
+        }
+        if (t == int4_oid && v.size() == 4) {
+            return static_cast<std::int32_t>(load_big_endian<std::uint32_t>(v.data()));
+        }
+        if (t == oid_oid && v.size() == 4) {
+            return load_big_endian<std::uint32_t>(v.data());
+        }
+        if (t == int8_oid && v.size() == 8) {
+            return static_cast<std::int64_t>(load_big_endian<std::uint64_t>(v.data()));
+        }
+        if (t == float4_oid || t == float8_oid) {
+            return static_cast<std::int64_t>(binary_double(c));  // truncated, as the text path reads "2.5"
+        }
+        throw error(errc::query_error, "22P02", "not an integer: a column of type oid " + std::to_string(t));
+    }
+    double binary_double(std::size_t c) const
+    {
+        const std::string_view v = raw(c);
+        const Oid t = type(c);
+        if (t == float8_oid && v.size() == 8) {
+            return std::bit_cast<double>(load_big_endian<std::uint64_t>(v.data()));
+        }
+        if (t == float4_oid && v.size() == 4) {
+            return std::bit_cast<float>(load_big_endian<std::uint32_t>(v.data()));
+        }
+        return static_cast<double>(binary_int(c));
+    }
+
     const PGresult* res_;
     int row_;
+    const binary_columns& binary_types_;
+    mutable std::string scratch_;
+};
+
+struct prepared_statement {
+    std::string name;
+    bool binary_results = false;  // later runs ask for binary results (see wants_binary_results)
 };
 
 struct pending {
@@ -168,7 +320,8 @@ struct wire_params {
                     } else if constexpr (std::is_same_v<V, std::string_view>) {
                         values[i] = storage.emplace_back(x).c_str();  // libpq needs NUL-terminated text
                     } else {
-                        values[i] = reinterpret_cast<const char*>(x.data());
+                        // An empty blob's data() may be null, which libpq would send as NULL.
+                        values[i] = x.empty() ? "" : reinterpret_cast<const char*>(x.data());
                         lengths[i] = static_cast<int>(x.size());
                         formats[i] = 1;
                         types[i] = bytea_oid;
@@ -270,8 +423,9 @@ struct core : std::enable_shared_from_this<core> {
             }
             p.commands = static_cast<int>(script.size());
         } else if (auto it = prepared.find(sql); it != prepared.end()) {
-            ok = PQsendQueryPrepared(conn, it->second.c_str(), n, wire.values.data(), wire.lengths.data(),
-                                     wire.formats.data(), 0);
+            const int result_format = it->second.binary_results ? 1 : 0;
+            ok = PQsendQueryPrepared(conn, it->second.name.c_str(), n, wire.values.data(),
+                                     wire.lengths.data(), wire.formats.data(), result_format);
             p.commands = 1;
         } else if (prepared.size() < max_prepared) {
             std::string name = "covet_" + std::to_string(++next_name);
@@ -282,7 +436,7 @@ struct core : std::enable_shared_from_this<core> {
             p.commands = 2;
             p.prepared_name = name;
             p.prepared_sql = text;
-            prepared.emplace(text, std::move(name));
+            prepared.emplace(text, prepared_statement{std::move(name)});
         } else {
             const std::string text(sql);
             ok = PQsendQueryParams(conn, text.c_str(), n, wire.types.data(), wire.values.data(),
@@ -331,15 +485,26 @@ struct core : std::enable_shared_from_this<core> {
         case PGRES_SINGLE_TUPLE:
             if (p.commands == 1 && p.sink != nullptr && !p.failure) {
                 try {
+                    result_types.clear();
+                    if (PQbinaryTuples(res) == 1) {
+                        for (int c = 0, n = PQnfields(res); c < n; ++c) {
+                            result_types.push_back(PQftype(res, c));
+                        }
+                    }
                     const int rows = PQntuples(res);
                     for (int r = 0; r < rows; ++r) {
-                        p.sink->on_row(pg_row(res, r));
+                        p.sink->on_row(pg_row(res, r, result_types));
                     }
                 } catch (...) {
                     p.failure = std::current_exception();
                 }
             }
             p.rows_affected = parse_count(PQcmdTuples(res));
+            if (allow_binary && p.commands == 1 && !p.prepared_name.empty() && wants_binary_results(res)) {
+                if (auto it = prepared.find(p.prepared_sql); it != prepared.end()) {
+                    it->second.binary_results = true;  // its first run told us the column types
+                }
+            }
             break;
         case PGRES_COMMAND_OK:
             if (p.commands == 1) {
@@ -402,8 +567,10 @@ struct core : std::enable_shared_from_this<core> {
     PGconn* conn;
     asio::posix::stream_descriptor socket;
     std::deque<std::shared_ptr<pending>> queue;
-    std::unordered_map<std::string, std::string, string_hash, std::equal_to<>> prepared;
+    std::unordered_map<std::string, prepared_statement, string_hash, std::equal_to<>> prepared;
+    binary_columns result_types;  // of the result being read (reused)
     unsigned next_name = 0;
+    bool allow_binary = true;  // URL binary_results=off keeps every result in text
     bool pumping = false;
     bool broken = false;
 };
@@ -498,6 +665,43 @@ private:
     std::shared_ptr<core> core_;
 };
 
+task<std::unique_ptr<orm::connection>> connect(orm::url u, orm::connect_options options)
+{
+    bool allow_binary = true;
+    if (auto it = u.query.find("binary_results"); it != u.query.end()) {
+        allow_binary = it->second != "off" && it->second != "false" && it->second != "0";
+        u.query.erase(it);  // ours, not a libpq keyword
+    }
+    detail::pgconn_ptr c = co_await detail::open_connection(u, options);
+    if (PQenterPipelineMode(c.get()) != 1) {
+        throw error(errc::connection_lost, "08001", trimmed(PQerrorMessage(c.get())));
+    }
+    auto ex = co_await asio::this_coro::executor;
+    auto shared = std::make_shared<core>(c.release(), ex);
+    shared->allow_binary = allow_binary;
+    co_return std::make_unique<pg_connection>(std::move(shared));
+}
+
+}  // namespace
+
+namespace detail {
+
+error error_from(const PGresult* res)
+{
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const std::string sql_state = state != nullptr ? state : "";
+    return error(orm::kind_of_sql_state(sql_state), sql_state, trimmed(PQresultErrorMessage(res)));
+}
+
+std::string trimmed(const char* message)
+{
+    std::string m = message != nullptr ? message : "";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) {
+        m.pop_back();
+    }
+    return m;
+}
+
 // Waits on libpq's socket without taking ownership of it.
 struct borrowed_socket {
     borrowed_socket(const asio::any_io_executor& ex, int fd) : d(ex, fd) {}
@@ -535,7 +739,7 @@ task<std::string> poll_connect(PGconn* c)
     co_return failure;
 }
 
-task<std::unique_ptr<orm::connection>> connect(orm::url u, orm::connect_options options)
+task<pgconn_ptr> open_connection(const orm::url& u, const orm::connect_options& options)
 {
     std::vector<std::string> keys;
     std::vector<std::string> vals;
@@ -564,36 +768,30 @@ task<std::unique_ptr<orm::connection>> connect(orm::url u, orm::connect_options 
     kw.push_back(nullptr);
     vv.push_back(nullptr);
 
-    PGconn* c = PQconnectStartParams(kw.data(), vv.data(), 0);
+    pgconn_ptr c(PQconnectStartParams(kw.data(), vv.data(), 0));
     if (c == nullptr) {
         throw error(errc::connection_lost, "08001", "libpq could not allocate a connection");
     }
-    if (PQstatus(c) == CONNECTION_BAD) {
-        std::string m = trimmed(PQerrorMessage(c));
-        PQfinish(c);
-        throw error(errc::connection_lost, "08001", m);
+    if (PQstatus(c.get()) == CONNECTION_BAD) {
+        throw error(errc::connection_lost, "08001", trimmed(PQerrorMessage(c.get())));
     }
-    auto op = poll_connect(c);
+    auto op = poll_connect(c.get());
     auto outcome = co_await net::with_timeout(std::move(op), options.connect_timeout);
     if (!outcome || !outcome->empty()) {
         std::string m = outcome ? *outcome : std::string("connect timed out");
         const bool timed_out = !outcome;
-        PQfinish(c);
         throw error(timed_out ? errc::timeout : errc::connection_lost, "08001", "cannot connect: " + m);
     }
     // Server notices (e.g. "table does not exist, skipping") are not errors: keep them off stderr.
     PQsetNoticeProcessor(
-        c, [](void*, const char*) {}, nullptr);
-    if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
-        std::string m = trimmed(PQerrorMessage(c));
-        PQfinish(c);
-        throw error(errc::connection_lost, "08001", m);
+        c.get(), [](void*, const char*) {}, nullptr);
+    if (PQsetnonblocking(c.get(), 1) != 0) {
+        throw error(errc::connection_lost, "08001", trimmed(PQerrorMessage(c.get())));
     }
-    auto ex = co_await asio::this_coro::executor;
-    co_return std::make_unique<pg_connection>(std::make_shared<core>(c, ex));
+    co_return c;
 }
 
-}  // namespace
+}  // namespace detail
 
 bool register_driver()
 {

@@ -210,7 +210,7 @@ TEST_CASE("postgres: SQL injection attempts are stored and read back verbatim")
     }());
 }
 
-TEST_CASE("postgres: transactions roll back on drop and exception; savepoints; isolation")
+TEST_CASE("postgres: transactions roll back on drop and exception, savepoints, isolation")
 {
     PG_SERVER_OR_SKIP(server);
     block_on([&]() -> task<void> {
