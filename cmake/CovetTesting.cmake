@@ -17,6 +17,25 @@ function(covet_test_main_target out)
     set(${out} covet_test_main PARENT_SCOPE)
 endfunction()
 
+# doctest_discover_tests reads the test names as a CMake list: a ';' in a
+# TEST_CASE name splits it into fragments that match no test, and ctest then
+# reports them as passing without running anything. Refuse such names.
+function(covet_check_test_names)
+    file(GLOB_RECURSE test_sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/libs/*_test.cpp"
+         "${PROJECT_SOURCE_DIR}/apps/*_test.cpp")
+    set(bad "")
+    foreach(source IN LISTS test_sources)
+        file(STRINGS "${source}" lines REGEX "TEST_CASE\\(\"[^\"]*;")
+        if(lines)
+            list(APPEND bad "${source}")
+        endif()
+    endforeach()
+    if(bad)
+        string(REPLACE ";" "\n  " bad "${bad}")
+        message(FATAL_ERROR "TEST_CASE names must not contain ';' (ctest would skip them silently):\n  ${bad}")
+    endif()
+endfunction()
+
 function(covet_add_tests lib)
     cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "LINK" ${ARGN})
     if(NOT COVET_BUILD_TESTS)

@@ -65,7 +65,7 @@ void run_client(F body)
 
 }  // namespace
 
-TEST_CASE("two members of a room see each other's messages and presence; other rooms do not")
+TEST_CASE("two members of a room see each other's messages and presence, other rooms do not")
 {
     chat_server server;
     const std::string alice_url = server.url("/chat/lobby?name=alice");
@@ -139,7 +139,7 @@ TEST_CASE("broadcast reaches members on both workers")
     CHECK(server.rooms->delivered() >= 8);
 }
 
-TEST_CASE("/ws/echo echoes with permessage-deflate; / serves the page")
+TEST_CASE("/ws/echo echoes with permessage-deflate, / serves the page")
 {
     chat_server server;
     const std::string url = server.url("/ws/echo");

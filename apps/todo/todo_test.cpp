@@ -290,7 +290,7 @@ void exercise_todos(const running_todo& t)
 
 }  // namespace
 
-TEST_CASE("users and todos over sockets on a SQLite file; migrations are idempotent")
+TEST_CASE("users and todos over sockets on a SQLite file, migrations are idempotent")
 {
     covet::testing::temp_dir dir("covet-todo");
     const std::string url = "sqlite://" + (dir.path / "todo.db").string();

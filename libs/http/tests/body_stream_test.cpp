@@ -174,7 +174,7 @@ TEST_CASE("100 Continue is sent when the handler starts reading")
     CHECK(body == "streamed=1 bytes=3 sum=294");
 }
 
-TEST_CASE("an unread streamed body closes the connection; a buffered leftover does not")
+TEST_CASE("an unread streamed body closes the connection, a buffered leftover does not")
 {
     upload_server s;
     const std::string big = pattern(2 * 1024 * 1024);
@@ -195,7 +195,7 @@ TEST_CASE("an unread streamed body closes the connection; a buffered leftover do
     CHECK(kept.responses[0].headers.count("connection") == 0);
 }
 
-TEST_CASE("read_all_body and its limit; buffered bodies read through read_body too")
+TEST_CASE("read_all_body and its limit, buffered bodies read through read_body too")
 {
     upload_server s;
     auto ok = exchange(s.srv->port(),

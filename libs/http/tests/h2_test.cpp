@@ -195,7 +195,7 @@ bool response_complete(const raw_h2::frame& f, std::uint32_t stream)
 
 }  // namespace
 
-TEST_CASE("RST_STREAM cancels the handler's task; the connection lives on")
+TEST_CASE("RST_STREAM cancels the handler's task, the connection lives on")
 {
     h2_server s;
     raw_h2 c(s.port());
@@ -352,7 +352,7 @@ TEST_CASE("attack: PING and SETTINGS floods end the connection with ENHANCE_YOUR
     }
 }
 
-TEST_CASE("h2c: request trailers reach the handler; gzip applies as over HTTP/1.1")
+TEST_CASE("h2c: request trailers reach the handler, gzip applies as over HTTP/1.1")
 {
     server_options options;
     options.compression.enabled = true;

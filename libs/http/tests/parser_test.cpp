@@ -95,7 +95,7 @@ TEST_CASE("need_more until the empty line arrives")
     CHECK(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == parse_status::complete);
 }
 
-TEST_CASE("optional whitespace around field values is trimmed; obs-text is allowed")
+TEST_CASE("optional whitespace around field values is trimmed, obs-text is allowed")
 {
     auto r = parse_once("GET / HTTP/1.1\r\nHost:\t a \t\r\nX-Name: caf\xc3\xa9\r\nX-Empty:\r\n\r\n");
     REQUIRE(r.status == parse_status::complete);

@@ -55,7 +55,7 @@ TEST_CASE("server-sent events")
     CHECK(out == "event: evil\nid: id\ndata: a\ndata: b\ndata: c\n\n");
 }
 
-TEST_CASE("HEAD of a streamed response sends the head only; a failing producer truncates")
+TEST_CASE("HEAD of a streamed response sends the head only, a failing producer truncates")
 {
     test_server s;
     auto head = exchange(s.port(), {"HEAD /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}, 1, true,

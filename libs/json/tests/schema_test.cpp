@@ -17,7 +17,7 @@ TEST_CASE("schema: reflected struct with validators")
           R"("required":["id","name","email","age","tags"]})");
 }
 
-TEST_CASE("schema: nested types go to $defs; optionals are nullable and not required")
+TEST_CASE("schema: nested types go to $defs, optionals are nullable and not required")
 {
     auto s = json::schema<everything>();
     CHECK(s.find("$defs")->find("point") != nullptr);

@@ -531,7 +531,7 @@ TEST_CASE("a locked SQLite file gives a timeout error after the busy timeout")
     }());
 }
 
-TEST_CASE("pool exhaustion on a database gives a timeout error; close refuses new calls")
+TEST_CASE("pool exhaustion on a database gives a timeout error, close refuses new calls")
 {
     temp_dir dir;
     orm::database_options opts;

@@ -103,7 +103,7 @@ TEST_CASE("redis client: a timed-out command fails with timed_out and its connec
     }(server.port()));
 }
 
-TEST_CASE("redis client: reconnects after the server restarts; refused connections are errors")
+TEST_CASE("redis client: reconnects after the server restarts, refused connections are errors")
 {
     test_support::redis_server server;
     if (!server.available()) {

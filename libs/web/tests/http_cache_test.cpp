@@ -65,7 +65,7 @@ struct counted_app {
 
 }  // namespace
 
-TEST_CASE("http_cache: max-age responses are stored and served with Age; expiry via the clock")
+TEST_CASE("http_cache: max-age responses are stored and served with Age, expiry via the clock")
 {
     cache::manual_clock clock;
     counted_app a({.clock = clock.fn()});
@@ -185,7 +185,7 @@ TEST_CASE("http_cache: ETag and If-None-Match answer 304, on stored and on uncac
     CHECK(*a.calls == 3);
 }
 
-TEST_CASE("http_cache: Last-Modified and If-Modified-Since; If-None-Match takes precedence")
+TEST_CASE("http_cache: Last-Modified and If-Modified-Since, If-None-Match takes precedence")
 {
     counted_app a({});
     web::test_client client(a.app);

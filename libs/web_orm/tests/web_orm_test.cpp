@@ -118,7 +118,7 @@ TEST_CASE("constraint violations are 409 problems with a code and nothing of the
     CHECK(client.post("/transfers", R"({"id":0,"account_id":1})").status == 200);
 }
 
-TEST_CASE("a missing row is a 404; a bad query stays a 500 that leaks nothing")
+TEST_CASE("a missing row is a 404, a bad query stays a 500 that leaks nothing")
 {
     auto db = open_schema("sqlite::memory:");
     web::app app;

@@ -33,7 +33,7 @@ TEST_CASE("parse_url: schemes, ports, IPv6, paths")
     CHECK_FALSE(parse_url("ws://x:99999/").has_value());
 }
 
-TEST_CASE("handshake: 101 with the accept key; 400, 426 and 403 for bad requests")
+TEST_CASE("handshake: 101 with the accept key, 400, 426 and 403 for bad requests")
 {
     ws_server server;
     const auto port = server.port();
@@ -116,7 +116,7 @@ TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB")
     });
 }
 
-TEST_CASE("fragments: a streamed server message arrives whole; a fragmented client message is echoed whole")
+TEST_CASE("fragments: a streamed server message arrives whole, a fragmented client message is echoed whole")
 {
     ws_server server;
     const std::string url = server.url("/stream");

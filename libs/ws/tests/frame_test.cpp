@@ -203,7 +203,7 @@ TEST_CASE("5.2 lengths: non-minimal 16/64-bit encodings and a 64-bit length with
     CHECK(error_of({0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0}, client_side()) == close_code::protocol_error);
 }
 
-TEST_CASE("5.2 RSV bits without a negotiated extension are a protocol error; RSV1 allowed with deflate")
+TEST_CASE("5.2 RSV bits without a negotiated extension are a protocol error, RSV1 allowed with deflate")
 {
     CHECK(error_of(make_frame({.rsv1 = true})) == close_code::protocol_error);
     CHECK(error_of(make_frame({.rsv2 = true})) == close_code::protocol_error);
@@ -227,7 +227,7 @@ TEST_CASE("5.2 reserved opcodes 3-7 and B-F are a protocol error")
     }
 }
 
-TEST_CASE("5.1/5.3 masking: a server fails unmasked frames, a client fails masked ones; unmasking is exact")
+TEST_CASE("5.1/5.3 masking: a server fails unmasked frames, a client fails masked ones, unmasking is exact")
 {
     CHECK(error_of(make_frame({.payload = "x", .masked = false})) == close_code::protocol_error);
     CHECK(error_of(make_frame({.payload = "x", .masked = true}), client_side()) ==
@@ -299,7 +299,7 @@ TEST_CASE("5.5 control frames: at most 125 bytes and never fragmented")
           close_code::protocol_error);
 }
 
-TEST_CASE("5.5.1 close: empty, code, code and reason; one byte, invalid codes, bad UTF-8 reason")
+TEST_CASE("5.5.1 close: empty, code, code and reason, one byte, invalid codes, bad UTF-8 reason")
 {
     {
         frame_reader reader;
