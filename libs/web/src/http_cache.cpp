@@ -167,8 +167,11 @@ http::response from_stored(const http_cache_state& s, const stored_response& e)
 /// The response's freshness lifetime if a shared cache may store it, else 0.
 long long storable_for(const http_cache_state& s, const http::request& req, const http::response& r)
 {
+    // A stored entry keeps the head and body only: responses with trailers
+    // are not stored, so a hit never drops them.
     if (!cacheable_status(r.status()) || r.streamed() != nullptr || r.file() != nullptr ||
-        r.body().size() > s.opts.max_body_bytes || !r.header("set-cookie").empty()) {
+        !r.trailer_lines().empty() || r.body().size() > s.opts.max_body_bytes ||
+        !r.header("set-cookie").empty()) {
         return 0;
     }
     const cache_control cc = parse_cache_control(r.header("cache-control"));

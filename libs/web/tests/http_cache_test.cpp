@@ -53,6 +53,13 @@ struct counted_app {
             r.set_header("Set-Cookie", "a=b");
             return r;
         });
+        app.get("/trailed", [c]() {
+            ++*c;
+            http::response r = http::response::text("with trailer");
+            r.set_header("Cache-Control", "max-age=60");
+            r.add_trailer("X-Checksum", "abc");
+            return r;
+        });
         app.get("/dated", [c]() {
             ++*c;
             http::response r = http::response::text("dated");
@@ -99,26 +106,27 @@ TEST_CASE("http_cache: max-age responses are stored and served with Age, expiry 
 }
 
 TEST_CASE(
-    "http_cache: no-store, private, no-cache, no freshness, Set-Cookie and Authorization are not stored")
+    "http_cache: no-store, private, no-cache, no freshness, Set-Cookie, trailers and Authorization are not "
+    "stored")
 {
     counted_app a({});
     web::test_client client(a.app);
     for (const char* target : {"/items/1?cc=no-store", "/items/2?cc=private,%20max-age%3D60",
-                               "/items/3?cc=no-cache", "/items/4", "/cookie"}) {
+                               "/items/3?cc=no-cache", "/items/4", "/cookie", "/trailed"}) {
         client.get(target);
         client.get(target);
     }
-    CHECK(*a.calls == 10);
+    CHECK(*a.calls == 12);
     // Authorization: only with public or s-maxage.
     client.get("/items/5?cc=max-age%3D60", {{"Authorization", "Bearer x"}});
     client.get("/items/5?cc=max-age%3D60", {{"Authorization", "Bearer x"}});
-    CHECK(*a.calls == 12);
+    CHECK(*a.calls == 14);
     client.get("/items/6?cc=public,%20max-age%3D60", {{"Authorization", "Bearer x"}});
     client.get("/items/6?cc=public,%20max-age%3D60", {{"Authorization", "Bearer x"}});
-    CHECK(*a.calls == 13);
+    CHECK(*a.calls == 15);
     // The request's no-cache skips the lookup (and stores the fresh answer).
     client.get("/items/6?cc=public,%20max-age%3D60", {{"Cache-Control", "no-cache"}});
-    CHECK(*a.calls == 14);
+    CHECK(*a.calls == 16);
 }
 
 TEST_CASE("http_cache: default_max_age stores responses without Cache-Control")
