@@ -1,7 +1,9 @@
 // covet_hello: the raw covet::http engine, no router.
-//   covet_hello [--address A] [--port P] [--threads N]
-//   GET /plaintext → "Hello, World!" (text/plain); GET / → a small HTML page.
+//   covet_hello [--address A] [--port P] [--threads N] [--static DIR]
+//   GET /plaintext → "Hello, World!" (text/plain); GET / → a small HTML page;
+//   with --static, GET /static/<file> → files under DIR (ranges, sendfile).
 #include <covet/http/server.hpp>
+#include <covet/http/static_files.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -16,8 +18,14 @@ constexpr std::string_view index_page =
     "<body><h1>covet</h1><p>Served by the covet::http engine. Try <a href=\"/plaintext\">/plaintext</a>.</p>"
     "</body></html>\n";
 
+// Files under --static DIR, served at /static/ (file-body benchmarks).
+std::optional<covet::http::static_files> static_dir;
+
 covet::task<covet::http::response> handle(covet::http::request& req)
 {
+    if (static_dir && req.path().starts_with("/static/")) {
+        co_return static_dir->serve(req, req.path().substr(8));
+    }
     using covet::http::method;
     using covet::http::response;
     using covet::http::status;
@@ -64,11 +72,18 @@ int main(int argc, char** argv)
             ok = ok && parse_number(value, port);
         } else if (arg == "--threads") {
             ok = ok && parse_number(value, threads);
+        } else if (arg == "--static") {
+            auto files = covet::http::static_files::open({.root = std::string(value)});
+            ok = ok && files.has_value();
+            if (ok) {
+                static_dir.emplace(std::move(*files));
+            }
         } else {
             ok = false;
         }
         if (!ok) {
-            std::fprintf(stderr, "usage: covet_hello [--address A] [--port P] [--threads N]\n");
+            std::fprintf(stderr,
+                         "usage: covet_hello [--address A] [--port P] [--threads N] [--static DIR]\n");
             return 2;
         }
     }

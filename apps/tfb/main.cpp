@@ -15,54 +15,22 @@
 #include <covet/postgres/postgres.hpp>
 #endif
 
-#include <charconv>
+#include "app_args.hpp"
+
 #include <cstdio>
 #include <exception>
 #include <string>
-#include <string_view>
-
-namespace {
-
-template <class T>
-bool parse_number(std::string_view text, T& out)
-{
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
-}
-
-}  // namespace
 
 int main(int argc, char** argv)
 {
     covet::web::app app(covet::tfb::make_config(8080, 0));
-    try {
-        app.configure_from_env("COVET_");
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "covet_tfb: %s\n", e.what());
+    std::string db_url;
+    if (!covet::apps::configure_app(app, argc, argv, "covet_tfb",
+                                    "covet_tfb [--address A] [--port P] [--threads N] [--db URL]",
+                                    {{"db", &db_url}})) {
         return 2;
     }
     auto& cfg = app.config();
-    std::string db_url;
-    for (int i = 1; i < argc; i += 2) {
-        const std::string_view arg = argv[i];
-        const std::string_view value = i + 1 < argc ? argv[i + 1] : "";
-        bool ok = i + 1 < argc;
-        if (arg == "--port") {
-            ok = ok && parse_number(value, cfg.port);
-        } else if (arg == "--threads") {
-            ok = ok && parse_number(value, cfg.threads);
-        } else if (arg == "--address") {
-            cfg.address = std::string(value);
-        } else if (arg == "--db") {
-            db_url = std::string(value);
-        } else {
-            ok = false;
-        }
-        if (!ok) {
-            std::fprintf(stderr, "usage: covet_tfb [--address A] [--port P] [--threads N] [--db URL]\n");
-            return 2;
-        }
-    }
     covet::tfb::add_routes(app);
     if (!db_url.empty()) {
 #if COVET_TFB_DB

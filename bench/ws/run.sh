@@ -4,10 +4,14 @@
 # connection (server RSS growth over 10,000 idle connections), for covet::ws,
 # the npm ws package on node, and a Boost.Beast echo server. Each server runs
 # alone pinned to one CPU with one thread; the load generator (covet_ws_load,
-# the same for every server) is pinned to another. Prints a markdown table.
+# raw epoll sockets, the same for every server) is pinned to another. Prints a
+# markdown table: messages/s and the server's CPU time per message (utime +
+# stime from /proc/PID/stat over the measured interval; it survives a loaded
+# machine better than messages/s), medians of the runs.
 #
 #   bench/ws/run.sh [--build-dir build/release] [--runs 3] [--duration 5] [--warmup 1]
-#                   [--idle 10000] [--server-cpu 0] [--client-cpu 1]
+#                   [--inflight 1] [--idle 10000] [--server-cpu 0] [--client-cpu 1]
+#                   [--servers "covet node beast"]
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +21,8 @@ runs=3
 duration=5
 warmup=1
 idle=10000
+inflight=1
+servers="covet node beast"
 server_cpu=0
 client_cpu=1
 while (($# > 1)); do
@@ -26,6 +32,8 @@ while (($# > 1)); do
     --duration) duration=$2 ;;
     --warmup) warmup=$2 ;;
     --idle) idle=$2 ;;
+    --inflight) inflight=$2 ;;
+    --servers) servers=$2 ;;
     --server-cpu) server_cpu=$2 ;;
     --client-cpu) client_cpu=$2 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -74,22 +82,26 @@ commands_covet=("$build_dir/bench/covet_ws_echo" --threads 1)
 commands_node=(node "$here/node/echo.mjs")
 commands_beast=("$build_dir/bench/covet_beast_ws_echo")
 
-echo "| server | 32 B msgs/s | 1 KiB msgs/s | 64 KiB msgs/s | RSS idle | per idle connection |"
-echo "|---|--:|--:|--:|--:|--:|"
-for server in covet node beast; do
+echo "| server | 32 B msgs/s | µs/msg | 1 KiB msgs/s | µs/msg | 64 KiB msgs/s | µs/msg | RSS idle | per idle connection |"
+echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+for server in $servers; do
     declare -n command="commands_$server"
     start_server "${command[@]}"
     url="ws://127.0.0.1:$server_port/"
     cells=()
     for size in 32 1024 65536; do
         results=()
+        cpu=()
         for ((r = 0; r < runs; ++r)); do
-            line=$(taskset -c "$client_cpu" "$load" "$url" --connections 64 --size "$size" --warmup "$warmup" --duration "$duration")
+            line=$(taskset -c "$client_cpu" "$load" "$url" --connections 64 --size "$size" --inflight "$inflight" \
+                --warmup "$warmup" --duration "$duration" --server-pid "$server_pid")
             errors=$(sed -n 's/.*"errors": \([0-9]*\).*/\1/p' <<<"$line")
             [[ $errors == 0 ]] || echo "run.sh: $server size $size: $errors errors" >&2
             results+=("$(sed -n 's/.*"msgs_per_s": \([0-9]*\).*/\1/p' <<<"$line")")
+            cpu+=("$(sed -n 's/.*"server_cpu_us_per_msg": \([0-9.]*\).*/\1/p' <<<"$line")")
         done
         cells+=("$(printf '%s\n' "${results[@]}" | median)")
+        cells+=("$(printf '%s\n' "${cpu[@]}" | median)")
     done
     stop_server
     # Memory: a fresh server, its RSS before and while it holds `idle` connections.
@@ -108,5 +120,5 @@ for server in covet node beast; do
     rm -f "$fifo"
     stop_server
     per=$(awk -v a="$after" -v b="$before" -v n="$idle" 'BEGIN {printf "%.2f KiB", (a - b) / n}')
-    printf '| %s | %s | %s | %s | %s → %s KiB | %s |\n' "${names[$server]}" "${cells[0]}" "${cells[1]}" "${cells[2]}" "$before" "$after" "$per"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s → %s KiB | %s |\n' "${names[$server]}" "${cells[@]}" "$before" "$after" "$per"
 done

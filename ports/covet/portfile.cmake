@@ -18,6 +18,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         http     COVET_BUILD_HTTP
         web      COVET_BUILD_WEB
         ws       COVET_BUILD_WS
+        web-orm  COVET_BUILD_WEB_ORM
 )
 
 vcpkg_cmake_configure(

@@ -6,6 +6,7 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
@@ -231,6 +232,59 @@ nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept
             NGHTTP2_NV_FLAG_NONE};
 }
 
+// Header fields as nghttp2 name/value pairs, inline for typical responses.
+// Names may be in any case: nghttp2 lower-cases them as it copies the list
+// (RFC 9113 8.2.1), so the response's lines are used in place.
+class nv_list {
+public:
+    // `flags`: NGHTTP2_NV_FLAG_NO_COPY_NAME / _VALUE for bytes that outlive
+    // the frame queue (string literals, per-stream or per-thread buffers).
+    void add(std::string_view name, std::string_view value, std::uint8_t flags = NGHTTP2_NV_FLAG_NONE)
+    {
+        nghttp2_nv nv = make_nv(name, value);
+        nv.flags = flags;
+        if (size_ < inline_.size()) {
+            inline_[size_] = nv;
+        } else {
+            if (more_.empty()) {
+                more_.assign(inline_.begin(), inline_.end());
+            }
+            more_.push_back(nv);
+        }
+        ++size_;
+    }
+    // Serialized field lines ("Name: value\r\n"...), without the fields
+    // HTTP/2 does not allow (connection-specific, RFC 9113 8.2.2).
+    void add_lines(std::string_view lines)
+    {
+        while (!lines.empty()) {
+            std::size_t eol = lines.find("\r\n");
+            if (eol == std::string_view::npos) {
+                eol = lines.size();
+            }
+            const std::string_view line = lines.substr(0, eol);
+            lines.remove_prefix(std::min(lines.size(), eol + 2));
+            const std::size_t colon = line.find(':');
+            if (colon == std::string_view::npos) {
+                continue;
+            }
+            const std::string_view name = line.substr(0, colon);
+            if (iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
+                iequals(name, "upgrade")) {
+                continue;
+            }
+            add(name, trim_ows(line.substr(colon + 1)));
+        }
+    }
+    const nghttp2_nv* data() const noexcept { return more_.empty() ? inline_.data() : more_.data(); }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    std::array<nghttp2_nv, 32> inline_;
+    std::vector<nghttp2_nv> more_;
+    std::size_t size_ = 0;
+};
+
 class connection;
 
 enum class body_kind : std::uint8_t { none, memory, file, streamed };
@@ -280,6 +334,8 @@ struct h2_stream final : body_source, body_writer {
     bool dispatched = false;
     // Response.
     std::optional<response> res;
+    std::array<char, 3> status_text{};   // the :status value nghttp2 reads in place
+    std::array<char, 24> length_text{};  // the content-length value, likewise
     body_kind kind = body_kind::none;
     std::string_view pending;  // memory body not yet framed, or the producer's current piece
     std::string chunk;         // the producer's current piece
@@ -292,7 +348,7 @@ struct h2_stream final : body_source, body_writer {
     // Lifetime.
     bool closed = false;
     bool handler_running = false;
-    asio::cancellation_signal cancel;
+    struct handler_runner* runner = nullptr;  // runs the handler while handler_running
     event wake;
 };
 
@@ -329,11 +385,25 @@ private:
     h2_stream* s_ = nullptr;
 };
 
-// A piece of a write batch that is not copied: body bytes between frame headers.
+// A piece of a write batch that is not copied: body bytes between frame
+// headers, in memory, or (plain TCP) in a file that goes out with sendfile(2).
 struct borrowed_piece {
     std::size_t out_offset;  // position in the batch's copied bytes
-    const char* data;
+    const char* data;        // nullptr for file bytes
     std::size_t size;
+    int fd = -1;
+    std::uint64_t file_offset = 0;
+};
+
+// A long-lived coroutine of a connection that runs stream handlers one after
+// another: starting a stream costs a queue push (and sometimes a wake-up)
+// instead of a co_spawn with a cancellation slot per stream. RST_STREAM
+// cancels the runner's current handler through the runner's signal.
+struct handler_runner {
+    explicit handler_runner(const asio::any_io_executor& executor) : wake(executor) {}
+    event wake;
+    asio::cancellation_signal cancel;
+    bool cancelled = false;  // `cancel` was emitted for the current handler
 };
 
 class connection final : public h2_stoppable {
@@ -378,7 +448,8 @@ public:
         writer_wake.notify();
     }
 
-    void submit(h2_stream& s, response r);
+    // Sends the head of s.res and sets up its body.
+    void submit(h2_stream& s);
     void task_finished() noexcept
     {
         if (--tasks == 0 && dead) {
@@ -395,24 +466,26 @@ public:
     event all_done;
     bool dead = false;  // the connection is finished: no more frames go out
     bool shutting_down = false;
-    std::size_t tasks = 0;  // the writer and running handlers
+    std::size_t tasks = 0;  // the writer, the watchdog and the handler runners
 
 private:
     bool setup(std::string_view upgrade_settings, bool head_request);
     bool feed(const char* data, std::size_t size);
     void launch_ready();
-    void launch(stream_ptr s);
+    void wake_runner();
+    static task<void> run_handlers(connection& c, handler_runner& r);
     static task<void> run_stream(connection& c, stream_ptr s);
     task<void> write_loop();
     task<void> watchdog();
     task<bool> write_batch();
+    task<bool> write_gathered();
     void close_if_finished() noexcept;
 
     // nghttp2 callbacks.
     static ssize_t on_send(nghttp2_session*, const std::uint8_t* data, std::size_t length, int, void* self);
     static int on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* frame_head,
                             std::size_t length, nghttp2_data_source* source, void* self);
-    static ssize_t on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+    static ssize_t on_read_body(nghttp2_session* session, std::int32_t, std::uint8_t*, std::size_t length,
                                 std::uint32_t* flags, nghttp2_data_source* source, void*);
     static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
     static int on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_rcbuf* name,
@@ -477,8 +550,15 @@ private:
                                           // streams, for max_buffered_body_per_connection
     h2_stream* open_ = nullptr;           // open streams, newest first
     std::size_t open_count_ = 0;
-    std::vector<h2_stream*> spare_;  // recycled streams
+    std::vector<h2_stream*> spare_;        // recycled streams
+    h2_stream* headers_target_ = nullptr;  // the stream whose request header block is being read
     std::vector<stream_ptr> ready_;
+    // Streams whose handlers wait for a runner (oldest at queue_head_).
+    std::vector<stream_ptr> queue_;
+    std::size_t queue_head_ = 0;
+    std::vector<std::unique_ptr<handler_runner>> runners_;
+    std::vector<handler_runner*> idle_runners_;
+    std::size_t waking_runners_ = 0;  // woken or spawned, not yet taking work
     // The write batch being collected: copied frame bytes, borrowed body bytes
     // and the streams those belong to (kept alive until the write is done).
     std::string out_;
@@ -521,6 +601,7 @@ void h2_stream::reset() noexcept
     unwritten = 0;
     unconsumed = 0;
     producer_done = false;
+    trailers_.clear();
     closed = false;
     handler_running = false;
     wake.reset();
@@ -557,6 +638,9 @@ h2_stream* connection::open_stream(std::int32_t id)
 
 void connection::close_stream(h2_stream& s) noexcept
 {
+    if (headers_target_ == &s) {
+        headers_target_ = nullptr;
+    }
     if (s.prev != nullptr) {
         s.prev->next = s.next;
     } else {
@@ -687,6 +771,10 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
     }
     // Request bodies are acknowledged (WINDOW_UPDATE) as handlers consume them.
     nghttp2_option_set_no_auto_window_update(option, 1);
+    // Closed streams are not kept for the priority tree (RFC 9113 deprecates
+    // priority signalling); frames for them are still handled as for closed
+    // streams, by stream id.
+    nghttp2_option_set_no_closed_streams(option, 1);
     nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
     nghttp2_option_set_max_settings(option, options.http2.max_settings_entries);
 #ifdef COVET_NGHTTP2_HAS_RESET_RATE_LIMIT
@@ -782,10 +870,17 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     for (h2_stream* s = open_; s != nullptr; s = s->next) {
         s->closed = true;
         if (s->handler_running) {
-            s->cancel.emit(asio::cancellation_type::terminal);
+            s->runner->cancelled = true;
+            s->runner->cancel.emit(asio::cancellation_type::terminal);
         }
         s->wake.notify();
     }
+    for (handler_runner* r : idle_runners_) {
+        r->wake.notify();  // they see `dead` and end
+    }
+    idle_runners_.clear();
+    queue_.clear();
+    queue_head_ = 0;
     writer_wake.notify();
     bool closed_socket = false;
     while (tasks > 0) {
@@ -849,27 +944,85 @@ void connection::launch_ready()
     // Handlers start after nghttp2_session_mem_recv() returned: they may
     // submit responses, which nghttp2 does not allow from inside its callbacks.
     for (std::size_t i = 0; i < ready_.size(); ++i) {
-        launch(std::move(ready_[i]));
+        stream_ptr& s = ready_[i];
+        if (s->closed || dead) {
+            continue;
+        }
+        // Handlers of reset streams may still be unwinding: bound how many run or wait.
+        if (handlers_running_ + (queue_.size() - queue_head_) >=
+            2 * std::size_t{options.http2.max_concurrent_streams}) {
+            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+            continue;
+        }
+        queue_.push_back(std::move(s));
     }
     ready_.clear();
+    if (queue_head_ < queue_.size()) {
+        wake_runner();
+    }
 }
 
-void connection::launch(stream_ptr s)
+// Gets one more runner going: an idle one, or a new one. One at a time: a
+// runner that takes a stream while more wait calls this again, so the queue
+// keeps moving when a handler suspends, and synchronous handlers run one
+// after another in the same runner without a wake-up each.
+void connection::wake_runner()
 {
-    if (s->closed || dead) {
+    if (waking_runners_ > 0 || dead) {
         return;
     }
-    // Handlers of reset streams may still be unwinding: bound how many run.
-    if (handlers_running_ >= 2 * std::size_t{options.http2.max_concurrent_streams}) {
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
+    ++waking_runners_;
+    if (!idle_runners_.empty()) {
+        handler_runner* r = idle_runners_.back();
+        idle_runners_.pop_back();
+        r->wake.notify();
         return;
     }
-    s->handler_running = true;
-    ++handlers_running_;
+    runners_.push_back(std::make_unique<handler_runner>(stream.get_executor()));
+    handler_runner& r = *runners_.back();
     ++tasks;
-    auto slot = s->cancel.slot();
-    asio::co_spawn(stream.get_executor(), run_stream(*this, std::move(s)),
-                   asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
+    // Posted, not started here: a runner asking for another one would nest.
+    asio::post(stream.get_executor(), [this, &r] {
+        auto slot = r.cancel.slot();
+        asio::co_spawn(stream.get_executor(), run_handlers(*this, r),
+                       asio::bind_cancellation_slot(slot, [](std::exception_ptr) {}));
+    });
+}
+
+task<void> connection::run_handlers(connection& c, handler_runner& r)
+{
+    for (;;) {
+        --c.waking_runners_;
+        while (c.queue_head_ < c.queue_.size() && !c.dead) {
+            stream_ptr s = std::move(c.queue_[c.queue_head_++]);
+            if (c.queue_head_ == c.queue_.size()) {
+                c.queue_.clear();
+                c.queue_head_ = 0;
+            } else {
+                c.wake_runner();  // takes the rest if this handler suspends
+            }
+            if (s->closed) {
+                continue;
+            }
+            s->handler_running = true;
+            s->runner = &r;
+            ++c.handlers_running_;
+            co_await run_stream(c, std::move(s));
+            if (r.cancelled) {
+                r.cancelled = false;
+                co_await asio::this_coro::reset_cancellation_state();
+            }
+        }
+        if (c.dead) {
+            break;
+        }
+        c.idle_runners_.push_back(&r);
+        co_await r.wake.wait();
+        if (c.dead) {
+            break;
+        }
+    }
+    c.task_finished();
 }
 
 task<void> connection::run_stream(connection& c, stream_ptr s)
@@ -879,7 +1032,8 @@ task<void> connection::run_stream(connection& c, stream_ptr s)
         if (s->streamed_request) {
             req.attach_body_source(s.get());
         }
-        std::optional<response> res;
+        // The response is built in the stream (no moves on the way to nghttp2).
+        std::optional<response>& res = s->res;
         std::exception_ptr failure;
         try {
             res.emplace(co_await (*c.srv.handle)(req));
@@ -900,7 +1054,7 @@ task<void> connection::run_stream(connection& c, stream_ptr s)
                 res.emplace(
                     response::static_text("Upgrade is not supported over HTTP/2\n", status::bad_request));
             }
-            c.submit(*s, std::move(*res));
+            c.submit(*s);
             if (s->kind == body_kind::streamed) {
                 std::exception_ptr producer_failure;
                 try {
@@ -925,94 +1079,35 @@ task<void> connection::run_stream(connection& c, stream_ptr s)
         // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
     }
     s->handler_running = false;
+    s->runner = nullptr;
     --c.handlers_running_;
     c.release_body(*s);
-    c.task_finished();
 }
 
-void connection::submit(h2_stream& s, response r)
+void connection::submit(h2_stream& s)
 {
-    s.res.emplace(std::move(r));
     const response& res = *s.res;
     const bool body_allowed = status_allows_body(res.status()) && s.head.method != method::head;
 
-    // Field names must be lower case in HTTP/2: lower-cased copies of the
-    // response's names, in one buffer (values are used in place).
-    const std::string_view lines = res.header_lines();
-    std::string names;
-    names.reserve(lines.size());
-    struct field_pos {
-        std::size_t name_at, name_size;
-        std::string_view value;
-    };
-    std::array<field_pos, 32> inline_fields;
-    std::vector<field_pos> more_fields;
-    std::size_t field_count = 0;
-    for (std::size_t pos = 0; pos < lines.size();) {
-        std::size_t eol = lines.find("\r\n", pos);
-        if (eol == std::string_view::npos) {
-            eol = lines.size();
-        }
-        const std::string_view line = lines.substr(pos, eol - pos);
-        pos = eol + 2;
-        const std::size_t colon = line.find(':');
-        if (colon == std::string_view::npos) {
-            continue;
-        }
-        const std::string_view name = line.substr(0, colon);
-        std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-            value.remove_prefix(1);
-        }
-        // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 8.2.2).
-        if (iequals(name, "keep-alive") || iequals(name, "proxy-connection") || iequals(name, "upgrade")) {
-            continue;
-        }
-        const field_pos f{names.size(), name.size(), value};
-        for (char ch : name) {
-            names.push_back(static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch));
-        }
-        if (field_count < inline_fields.size()) {
-            inline_fields[field_count] = f;
-        } else {
-            more_fields.push_back(f);
-        }
-        ++field_count;
-    }
-
     const auto code = static_cast<unsigned>(to_underlying(res.status()));
-    const char status_text[3] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
-                                 static_cast<char>('0' + code % 10)};
-    char length_text[24];
-    std::size_t length_size = 0;
+    s.status_text = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                     static_cast<char>('0' + code % 10)};
 
-    std::array<nghttp2_nv, 48> inline_nv;
-    std::vector<nghttp2_nv> more_nv;
-    std::size_t nv_count = 0;
-    auto add = [&](std::string_view name, std::string_view value) {
-        if (nv_count < inline_nv.size()) {
-            inline_nv[nv_count] = make_nv(name, value);
-        } else {
-            if (more_nv.empty()) {
-                more_nv.assign(inline_nv.begin(), inline_nv.end());
-            }
-            more_nv.push_back(make_nv(name, value));
-        }
-        ++nv_count;
-    };
-    add(":status", std::string_view(status_text, 3));
+    // nghttp2 copies the fields into its frame queue, except those flagged
+    // NO_COPY: lower-case literal names, and values in the stream (a stale
+    // queued HEADERS frame of a closed stream is dropped without being
+    // read), the server options, or the per-thread Date buffer.
+    constexpr std::uint8_t no_copy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+    nv_list nv;
+    nv.add(":status", std::string_view(s.status_text.data(), 3), no_copy);
     if (!options.server_name.empty()) {
-        add("server", options.server_name);
+        nv.add("server", options.server_name, no_copy);
     }
-    add("date", http_date());
+    nv.add("date", http_date(), no_copy);
     if (!res.content_type().empty()) {
-        add("content-type", res.content_type());
+        nv.add("content-type", res.content_type(), NGHTTP2_NV_FLAG_NO_COPY_NAME);
     }
-    for (std::size_t i = 0; i < field_count; ++i) {
-        const field_pos& f =
-            i < inline_fields.size() ? inline_fields[i] : more_fields[i - inline_fields.size()];
-        add(std::string_view(names).substr(f.name_at, f.name_size), f.value);
-    }
+    nv.add_lines(res.header_lines());
 
     s.kind = body_kind::none;
     if (res.streamed() != nullptr) {
@@ -1020,17 +1115,17 @@ void connection::submit(h2_stream& s, response r)
             s.kind = body_kind::streamed;
         }
     } else if (status_allows_body(res.status())) {
-        const auto [end, ec] =
-            std::to_chars(length_text, length_text + sizeof(length_text), res.content_length());
+        char* const digits = s.length_text.data();
+        const auto [end, ec] = std::to_chars(digits, digits + s.length_text.size(), res.content_length());
         (void)ec;
-        length_size = static_cast<std::size_t>(end - length_text);
-        add("content-length", std::string_view(length_text, length_size));
-        if (body_allowed && res.content_length() > 0) {
+        nv.add("content-length", std::string_view(digits, static_cast<std::size_t>(end - digits)), no_copy);
+        if (body_allowed && (res.content_length() > 0 || !res.trailer_lines().empty())) {
             if (const detail::file_body* file = res.file()) {
                 s.kind = body_kind::file;
                 s.file_offset = file->offset;
                 s.file_remaining = file->length;
             } else {
+                // Also an empty body with trailers: the data provider sends them at its end.
                 s.kind = body_kind::memory;
                 s.pending = res.body();
             }
@@ -1040,9 +1135,8 @@ void connection::submit(h2_stream& s, response r)
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
     provider.read_callback = on_read_body;
-    const nghttp2_nv* nv = more_nv.empty() ? inline_nv.data() : more_nv.data();
-    const int rv =
-        nghttp2_submit_response(session, s.id, nv, nv_count, s.kind == body_kind::none ? nullptr : &provider);
+    const int rv = nghttp2_submit_response(session, s.id, nv.data(), nv.size(),
+                                           s.kind == body_kind::none ? nullptr : &provider);
     if (rv != 0) {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
     }
@@ -1129,20 +1223,36 @@ task<bool> connection::write_batch()
             co_return true;
         }
         gather_.clear();
+        writing_ = true;
+        write_started_ = clock::now();
+        bool written = true;
         std::size_t copied_from = 0;
         for (const borrowed_piece& piece : borrowed_) {
             if (piece.out_offset > copied_from) {
                 gather_.emplace_back(out_.data() + copied_from, piece.out_offset - copied_from);
             }
-            gather_.emplace_back(piece.data, piece.size);
             copied_from = piece.out_offset;
+            if (piece.data != nullptr) {
+                gather_.emplace_back(piece.data, piece.size);
+                continue;
+            }
+            // File bytes: what is gathered before them (their frame header) goes first.
+            written = co_await write_gathered();
+            if (written) {
+                // No deadline here: the watchdog keeps the write timeout.
+                written = co_await send_file_range(stream.socket(), piece.fd, piece.file_offset, piece.size,
+                                                   clock::time_point::max());
+            }
+            if (!written) {
+                break;
+            }
         }
-        if (out_.size() > copied_from) {
+        if (written && out_.size() > copied_from) {
             gather_.emplace_back(out_.data() + copied_from, out_.size() - copied_from);
         }
-        writing_ = true;
-        write_started_ = clock::now();
-        auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+        if (written) {
+            written = co_await write_gathered();
+        }
         writing_ = false;
         for (auto& s : referenced_) {
             s->unwritten = 0;
@@ -1155,6 +1265,16 @@ task<bool> connection::write_batch()
             co_return false;
         }
     }
+}
+
+task<bool> connection::write_gathered()
+{
+    if (gather_.empty()) {
+        co_return true;
+    }
+    auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+    gather_.clear();
+    co_return written.has_value();
 }
 
 void connection::close_if_finished() noexcept
@@ -1178,7 +1298,26 @@ ssize_t connection::on_send(nghttp2_session*, const std::uint8_t* data, std::siz
     return static_cast<ssize_t>(length);
 }
 
-ssize_t connection::on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+// The end of a response body: END_STREAM on the last DATA frame, or, with
+// trailers (the response's, then those the producer added), a trailing
+// HEADERS frame that ends the stream instead.
+void end_body(nghttp2_session* session, h2_stream& s, std::uint32_t* flags)
+{
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    const std::string_view own = s.res->trailer_lines();
+    const std::string_view produced = s.trailer_lines();
+    if (own.empty() && produced.empty()) {
+        return;
+    }
+    nv_list nv;
+    nv.add_lines(own);
+    nv.add_lines(produced);
+    if (nghttp2_submit_trailer(session, s.id, nv.data(), nv.size()) == 0) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+}
+
+ssize_t connection::on_read_body(nghttp2_session* session, std::int32_t, std::uint8_t*, std::size_t length,
                                  std::uint32_t* flags, nghttp2_data_source* source, void*)
 {
     auto& s = *static_cast<h2_stream*>(source->ptr);
@@ -1187,7 +1326,7 @@ ssize_t connection::on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, 
         const std::size_t n = std::min(length, s.pending.size());
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
         if (n == s.pending.size()) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            end_body(session, s, flags);
         }
         return static_cast<ssize_t>(n);
     }
@@ -1195,7 +1334,7 @@ ssize_t connection::on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, 
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, s.file_remaining));
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
         if (n == s.file_remaining) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            end_body(session, s, flags);
         }
         return static_cast<ssize_t>(n);
     }
@@ -1205,7 +1344,7 @@ ssize_t connection::on_read_body(nghttp2_session*, std::int32_t, std::uint8_t*, 
             return static_cast<ssize_t>(std::min(length, s.pending.size()));
         }
         if (s.producer_done) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
+            end_body(session, s, flags);
             return 0;
         }
         return NGHTTP2_ERR_DEFERRED;
@@ -1228,7 +1367,12 @@ int connection::on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::
     if (padding > 0) {
         c.out_.push_back(static_cast<char>(padding - 1));
     }
-    if (s.kind == body_kind::file) {
+    if (s.kind == body_kind::file && c.srv.plain_tcp && length >= borrow_threshold) {
+        // Sent from the page cache by sendfile(2) when the batch is written.
+        c.borrowed_.push_back({c.out_.size(), nullptr, length, s.res->file()->fd, s.file_offset});
+        s.file_offset += length;
+        s.file_remaining -= length;
+    } else if (s.kind == body_kind::file) {
         // pread straight into the batch: one copy, as a TLS stream needs anyway.
         const int fd = s.res->file()->fd;
         const std::size_t at = c.out_.size();
@@ -1275,11 +1419,12 @@ int connection::on_send_data(nghttp2_session*, nghttp2_frame* frame, const std::
 int connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* self)
 {
     auto& c = *static_cast<connection*>(self);
+    c.headers_target_ = nullptr;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0;
     }
     (void)session;
-    c.open_stream(frame->hd.stream_id);
+    c.headers_target_ = c.open_stream(frame->hd.stream_id);
     return 0;
 }
 
@@ -1287,7 +1432,11 @@ int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_
                           nghttp2_rcbuf* value, std::uint8_t, void* self)
 {
     auto& c = *static_cast<connection*>(self);
-    h2_stream* s = c.find(frame->hd.stream_id);
+    // The stream of the header block being decoded, without a lookup per field.
+    h2_stream* s = c.headers_target_;
+    if (s == nullptr || s->id != frame->hd.stream_id) {
+        s = c.find(frame->hd.stream_id);
+    }
     if (s == nullptr || frame->hd.type != NGHTTP2_HEADERS) {
         return 0;
     }
@@ -1474,7 +1623,8 @@ int connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::u
     s->closed = true;
     if (s->handler_running) {
         // RST_STREAM (or the end of the connection) cancels the handler's task.
-        s->cancel.emit(asio::cancellation_type::terminal);
+        s->runner->cancelled = true;
+        s->runner->cancel.emit(asio::cancellation_type::terminal);
     }
     s->wake.notify();
     if (s->unconsumed > 0) {

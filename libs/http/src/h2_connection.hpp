@@ -10,6 +10,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <list>
@@ -28,7 +29,14 @@ struct h2_server {
     const server_options* options;
     const handler* handle;
     std::atomic<std::uint64_t>* requests;
+    bool plain_tcp = false;  ///< no TLS: file bodies can go out with sendfile(2)
 };
+
+/// Sends `count` bytes of `fd` from `offset` to the (plain TCP) socket with
+/// sendfile(2), waiting for writability when the socket buffer is full;
+/// false on an error, a file that shrank, or once `deadline` passed.
+task<bool> send_file_range(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                           std::chrono::steady_clock::time_point deadline);
 
 /// A live HTTP/2 connection as the worker sees it: a graceful stop sends GOAWAY.
 class h2_stoppable {

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -24,7 +25,49 @@ bool is_token_char(char c) noexcept
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-void validate_field(std::string_view name, std::string_view value)
+// RFC 9110 6.5.1: fields a recipient needs before the content (framing,
+// routing, request modifiers, authentication, response control data, how to
+// process the content) and connection-specific fields never go in trailers.
+constexpr std::array<std::string_view, 38> forbidden_trailers{"content-length",
+                                                              "transfer-encoding",
+                                                              "trailer",
+                                                              "te",
+                                                              "host",
+                                                              "connection",
+                                                              "keep-alive",
+                                                              "proxy-connection",
+                                                              "upgrade",
+                                                              "cache-control",
+                                                              "expect",
+                                                              "max-forwards",
+                                                              "pragma",
+                                                              "range",
+                                                              "if-match",
+                                                              "if-none-match",
+                                                              "if-modified-since",
+                                                              "if-unmodified-since",
+                                                              "if-range",
+                                                              "authorization",
+                                                              "proxy-authorization",
+                                                              "www-authenticate",
+                                                              "proxy-authenticate",
+                                                              "authentication-info",
+                                                              "cookie",
+                                                              "set-cookie",
+                                                              "age",
+                                                              "expires",
+                                                              "date",
+                                                              "location",
+                                                              "retry-after",
+                                                              "vary",
+                                                              "warning",
+                                                              "content-encoding",
+                                                              "content-type",
+                                                              "content-range",
+                                                              "content-location",
+                                                              "last-modified"};
+
+void validate_name_and_value(std::string_view name, std::string_view value)
 {
     if (name.empty()) {
         throw std::invalid_argument("covet::http::response: empty header name");
@@ -41,6 +84,11 @@ void validate_field(std::string_view name, std::string_view value)
                                         std::string(name));
         }
     }
+}
+
+void validate_field(std::string_view name, std::string_view value)
+{
+    validate_name_and_value(name, value);
     if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "date") ||
         iequals(name, "connection")) {
         throw std::invalid_argument("covet::http::response: the server sets " + std::string(name));
@@ -64,6 +112,18 @@ response with_static_body(std::string_view body, std::string_view type, http::st
 }
 
 }  // namespace
+
+void detail::append_trailer_line(std::string& lines, std::string_view name, std::string_view value)
+{
+    validate_name_and_value(name, value);
+    for (std::string_view forbidden : forbidden_trailers) {
+        if (iequals(name, forbidden)) {
+            throw std::invalid_argument("covet::http::response: not allowed as a trailer field: " +
+                                        std::string(name));
+        }
+    }
+    lines.append(name).append(": ").append(value).append("\r\n");
+}
 
 detail::file_body::~file_body()
 {
@@ -294,7 +354,8 @@ void serialize_head(const response& r, std::string& out, const head_options& opt
     }
     out.append(r.header_lines());
     bool keep_alive = options.keep_alive;
-    if (r.streamed() != nullptr && status_allows_body(r.status())) {
+    if ((r.streamed() != nullptr || chunked_for_trailers(r, options.version_minor)) &&
+        status_allows_body(r.status())) {
         if (options.version_minor == 1) {
             out.append("Transfer-Encoding: chunked\r\n");
         } else {

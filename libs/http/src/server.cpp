@@ -273,7 +273,17 @@ struct connection final : connection_base {
         bool failed = false;
     };
 
-    task<bool> send_stream(const stream_producer& producer, bool use_chunks)
+    // The end of a chunked body: the last chunk and the trailer section
+    // (the response's trailers, then those the producer added).
+    void append_last_chunk(std::string_view trailers, std::string_view more_trailers = {})
+    {
+        out.append("0\r\n");
+        out.append(trailers);
+        out.append(more_trailers);
+        out.append("\r\n");
+    }
+
+    task<bool> send_stream(const stream_producer& producer, bool use_chunks, std::string_view trailers)
     {
         chunk_writer writer(*this, use_chunks);
         std::exception_ptr failure;
@@ -297,9 +307,8 @@ struct connection final : connection_base {
             co_return false;
         }
         if (use_chunks) {
-            stream.set_timeouts({.read = {}, .write = srv.options.write_timeout});
-            const auto last = co_await stream.write(asio::buffer("0\r\n\r\n", 5));
-            co_return last.has_value();
+            append_last_chunk(trailers, writer.trailer_lines());
+            co_return co_await flush();
         }
         co_return true;
     }
@@ -344,40 +353,8 @@ struct connection final : connection_base {
 
     task<bool> send_file_zero_copy(const detail::file_body& file)
     {
-        off_t offset = static_cast<off_t>(file.offset);
-        std::uint64_t remaining = file.length;
-        auto& socket = stream.socket();
-        if (!socket.native_non_blocking()) {
-            std::error_code ignored;
-            socket.native_non_blocking(true, ignored);
-        }
-        const auto deadline = clock::now() + srv.options.write_timeout;
-        while (remaining > 0) {
-            const ssize_t sent =
-                ::sendfile(socket.native_handle(), file.fd, &offset,
-                           static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20)));
-            if (sent > 0) {
-                remaining -= static_cast<std::uint64_t>(sent);
-                continue;
-            }
-            if (sent == 0) {
-                co_return false;  // the file shrank under us
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                co_return false;
-            }
-            if (clock::now() >= deadline) {
-                co_return false;
-            }
-            auto [ec] = co_await socket.async_wait(asio::socket_base::wait_write, net::nothrow);
-            if (ec) {
-                co_return false;
-            }
-        }
-        co_return true;
+        co_return co_await detail::send_file_range(stream.socket(), file.fd, file.offset, file.length,
+                                                   clock::now() + srv.options.write_timeout);
     }
 
     // Half-closes and drains briefly, so that the client reads our last
@@ -596,8 +573,12 @@ struct connection final : connection_base {
 
     // Sends the 101 (after any earlier pipelined responses) and starts the new
     // protocol as its own tracked task, so that this connection's buffers and
-    // frame are freed while the upgraded connection lives on.
-    task<void> hand_over(const response& switching, upgrade_handler handler, std::size_t consumed)
+    // frames are freed while the upgraded connection lives on. The handler's
+    // task is spawned as it is, with no wrapper frame around it (an idle
+    // upgraded connection holds only what the new protocol needs): the runtime
+    // keeps the handler alive until the task ends and reports an exception
+    // escaping it.
+    task<void> hand_over(response& switching, std::size_t consumed)
     {
         detail::serialize_head(
             switching, out, {.keep_alive = true, .version_minor = 1, .server_name = srv.options.server_name});
@@ -607,17 +588,17 @@ struct connection final : connection_base {
         stream.set_timeouts({});
         upgraded_connection upgraded{net::any_stream(std::move(stream)),
                                      std::string(current().substr(consumed)), remote};
-        net::spawn(run_upgraded(std::move(handler), std::move(upgraded)));
-    }
-
-    static task<void> run_upgraded(upgrade_handler handler, upgraded_connection upgraded)
-    {
+        auto owner = std::make_shared<const upgrade_handler>(switching.take_upgrade());
+        std::optional<task<void>> started;
         try {
-            co_await handler(std::move(upgraded));
+            started.emplace((*owner)(std::move(upgraded)));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "covet.http: upgrade handler threw: %s\n", e.what());
         } catch (...) {
             std::fprintf(stderr, "covet.http: upgrade handler threw a non-standard exception\n");
+        }
+        if (started) {
+            net::spawn(std::move(*started), std::move(owner));
         }
     }
 
@@ -810,7 +791,7 @@ task<void> connection<Stream>::run()
         if (const upgrade_handler* upgrade = res->upgrade();
             upgrade != nullptr && res->status() == status::switching_protocols) {
             if (head.version_minor == 1 && body_done) {
-                co_await hand_over(*res, *upgrade, consumed);
+                co_await hand_over(*res, consumed);
                 co_return;
             }
             // RFC 9110 7.8: no upgrade on HTTP/1.0; nor with an unread body in the way.
@@ -826,8 +807,17 @@ task<void> connection<Stream>::run()
                                 .server_name = options.server_name});
         if (head.method != method::head && status_allows_body(res->status())) {
             const std::string_view content = res->body();
+            // A fixed body with trailers goes out as one chunk and the trailer section.
+            const bool chunk_fixed = detail::chunked_for_trailers(*res, head.version_minor);
+            if (chunk_fixed && res->content_length() > 0) {
+                char size_line[24];
+                const int n = std::snprintf(size_line, sizeof(size_line), "%llx\r\n",
+                                            static_cast<unsigned long long>(res->content_length()));
+                out.append(size_line, static_cast<std::size_t>(n));
+            }
             if (const stream_producer* producer = res->streamed()) {
-                if (!co_await flush() || !co_await send_stream(*producer, head.version_minor == 1)) {
+                if (!co_await flush() ||
+                    !co_await send_stream(*producer, head.version_minor == 1, res->trailer_lines())) {
                     co_return;
                 }
                 if (head.version_minor == 0) {
@@ -842,6 +832,12 @@ task<void> connection<Stream>::run()
                 out.append(content);
             } else if (!co_await flush_with(content)) {
                 co_return;
+            }
+            if (chunk_fixed) {
+                if (res->content_length() > 0) {
+                    out.append("\r\n");
+                }
+                append_last_chunk(res->trailer_lines());
             }
         }
         begin += consumed;
@@ -917,9 +913,10 @@ task<void> serve_http1(std::shared_ptr<server::state> s, worker_state& worker, S
         }
     }
     if (h2_stream) {
-        co_await detail::serve_h2({&s->options, &s->handler, &s->requests}, worker.h2_connections,
-                                  worker.stopping, std::move(*h2_stream), std::move(h2_received), remote,
-                                  std::move(upgrade));
+        co_await detail::serve_h2(
+            {&s->options, &s->handler, &s->requests, std::is_same_v<Stream, net::tcp_stream>},
+            worker.h2_connections, worker.stopping, std::move(*h2_stream), std::move(h2_received), remote,
+            std::move(upgrade));
     }
 }
 
@@ -984,3 +981,39 @@ std::uint64_t server::requests_handled() const noexcept
 }
 
 }  // namespace covet::http
+
+namespace covet::http::detail {
+
+task<bool> send_file_range(asio::ip::tcp::socket& socket, int fd, std::uint64_t offset, std::uint64_t count,
+                           std::chrono::steady_clock::time_point deadline)
+{
+    auto position = static_cast<off_t>(offset);
+    if (!socket.native_non_blocking()) {
+        std::error_code ignored;
+        socket.native_non_blocking(true, ignored);
+    }
+    while (count > 0) {
+        const ssize_t sent = ::sendfile(socket.native_handle(), fd, &position,
+                                        static_cast<std::size_t>(std::min<std::uint64_t>(count, 1 << 20)));
+        if (sent > 0) {
+            count -= static_cast<std::uint64_t>(sent);
+            continue;
+        }
+        if (sent == 0) {
+            co_return false;  // the file shrank under us
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || std::chrono::steady_clock::now() >= deadline) {
+            co_return false;
+        }
+        auto [ec] = co_await socket.async_wait(asio::socket_base::wait_write, net::nothrow);
+        if (ec) {
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+}  // namespace covet::http::detail

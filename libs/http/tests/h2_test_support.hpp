@@ -3,6 +3,7 @@
 // and helpers to run curl and nghttp against it.
 
 #include <covet/http/server.hpp>
+#include <covet/http/static_files.hpp>
 #include <covet/net/spawn.hpp>
 #include <covet/net/timer.hpp>
 #include <covet/net/tls.hpp>
@@ -62,9 +63,15 @@ struct temp_file {
     std::uint64_t checksum = 0;
 };
 
+/// Files served at /static/ when a test sets it.
+inline std::optional<static_files> test_static_files;
+
 inline task<response> h2_handler(request& req, const std::string& file_path)
 {
     const std::string_view path = req.path();
+    if (test_static_files && path.starts_with("/static/")) {
+        co_return test_static_files->serve(req, path.substr(8));
+    }
     if (path == "/hello") {
         auto r = response::static_text("Hello, World!");
         r.add_header("X-Custom", "Value");
@@ -113,6 +120,38 @@ inline task<response> h2_handler(request& req, const std::string& file_path)
             seen += " " + std::string(t.name) + "=" + std::string(t.value);
         }
         co_return response::text(seen);
+    }
+    if (path == "/trailers/memory") {
+        auto r = response::text("hello");
+        r.add_trailer("grpc-status", "0").add_trailer("Grpc-Message", "all good");
+        co_return r;
+    }
+    if (path == "/trailers/empty") {
+        response r(status::ok);
+        r.add_trailer("x-checksum", "none");
+        co_return r;
+    }
+    if (path == "/trailers/file") {
+        const int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
+        response r;
+        r.set_file_body(fd, 0, static_cast<std::uint64_t>(std::filesystem::file_size(file_path)));
+        r.add_trailer("x-file", "yes");
+        co_return r;
+    }
+    if (path == "/trailers/stream") {
+        auto r = response::stream(
+            [](body_writer& w) -> task<void> {
+                for (std::string_view piece : {"one ", "two"}) {
+                    if (!co_await w.write(piece)) {
+                        co_return;
+                    }
+                }
+                // Known only at the end, like gRPC's status.
+                w.add_trailer("grpc-status", "0");
+            },
+            "text/plain");
+        r.add_trailer("x-first", "1");
+        co_return r;
     }
     if (path == "/compressible") {
         co_return response::text(std::string(4096, 'z'));

@@ -34,6 +34,7 @@ struct runtime::worker {
 
     struct tracked_task {
         asio::cancellation_signal signal;
+        std::shared_ptr<const void> keep_alive;  // released once the task has finished
     };
 
     std::size_t index;
@@ -280,20 +281,23 @@ void runtime::finish_if_idle(worker& w)
     }
 }
 
-void runtime::spawn(std::size_t index, task<void> t)
+void runtime::spawn(std::size_t index, task<void> t, std::shared_ptr<const void> keep_alive)
 {
     worker& w = *workers_.at(index);
     if (current_runtime == this && current_index == index) {
-        spawn_here(w, std::move(t));
+        spawn_here(w, std::move(t), std::move(keep_alive));
     } else {
-        asio::post(w.context, [this, &w, t = std::move(t)]() mutable { spawn_here(w, std::move(t)); });
+        asio::post(w.context, [this, &w, t = std::move(t), keep = std::move(keep_alive)]() mutable {
+            spawn_here(w, std::move(t), std::move(keep));
+        });
     }
 }
 
-void runtime::spawn_here(worker& w, task<void> t)
+void runtime::spawn_here(worker& w, task<void> t, std::shared_ptr<const void> keep_alive)
 {
     w.tracked.emplace_front();
     auto it = w.tracked.begin();
+    it->keep_alive = std::move(keep_alive);
     asio::co_spawn(w.context, std::move(t),
                    asio::bind_cancellation_slot(it->signal.slot(), [this, &w, it](std::exception_ptr error) {
                        if (error) {

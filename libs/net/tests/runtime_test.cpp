@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -67,6 +69,23 @@ TEST_CASE("graceful stop waits for in-flight tracked tasks")
     rt.join();
     CHECK(finished.load());
     CHECK(std::chrono::steady_clock::now() - before >= 100ms);
+}
+
+TEST_CASE("spawn keeps keep_alive until the task has finished, then releases it")
+{
+    background_runtime bg;
+    // A coroutine lambda reading its capture: safe while its owner is kept alive.
+    auto owner =
+        std::make_shared<std::function<task<void>()>>([value = std::make_shared<int>(42)]() -> task<void> {
+            co_await covet::net::sleep_for(50ms);
+            CHECK(*value == 42);
+        });
+    std::weak_ptr<std::function<task<void>()>> watch = owner;
+    task<void> t = (*owner)();
+    bg.rt.spawn(0, std::move(t), std::move(owner));
+    std::this_thread::sleep_for(10ms);
+    CHECK_FALSE(watch.expired());  // the task is still running
+    REQUIRE(eventually([&] { return watch.expired(); }));
 }
 
 TEST_CASE("stop deadline cancels tasks that would run forever")

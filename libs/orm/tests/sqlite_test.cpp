@@ -428,6 +428,33 @@ TEST_CASE("SQL injection attempts are stored and read back verbatim through ever
     }());
 }
 
+TEST_CASE("like(pattern, escape) with escape_like matches user text literally")
+{
+    CHECK(orm::escape_like("50%_a\\b") == "50\\%\\_a\\\\b");
+    CHECK(orm::escape_like("100%", '!') == "100!%");
+    auto db = orm::database::open("sqlite::memory:");
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);
+        for (const char* name : {"50% off", "5000 off", "a_b", "axb", "back\\slash", "plain"}) {
+            const auto row = user{.name = name};
+            co_await db.insert(row);
+        }
+        auto count_containing = [&](std::string text, char escape) -> task<std::int64_t> {
+            auto q = orm::select<user>().where(
+                c(&user::name).like("%" + orm::escape_like(text, escape) + "%", escape));
+            const auto n = co_await db.count(q);
+            co_return n;
+        };
+        CHECK(co_await count_containing("50%", '\\') == 1);
+        CHECK(co_await count_containing("_", '\\') == 1);
+        CHECK(co_await count_containing("\\", '\\') == 1);
+        CHECK(co_await count_containing("%", '!') == 1);
+        CHECK(co_await count_containing("off", '\\') == 2);
+        // Without escaping, the wildcards match more.
+        CHECK(co_await db.count(orm::select<user>().where(c(&user::name).like("%_%"))) == 6);
+    }());
+}
+
 TEST_CASE("transactions: commit, rollback, rollback on drop and on exception, savepoints")
 {
     temp_dir dir;

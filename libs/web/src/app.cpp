@@ -88,7 +88,8 @@ json::writer& response_writer()
 
 /// One middleware call; an exception it throws (or lets through) becomes a
 /// response here, so the middleware outside it still sees a response.
-task<http::response> run_middleware(const middleware* mw, http::request* req, next n)
+task<http::response> run_middleware(const middleware* mw, http::request* req, next n,
+                                    std::span<const error_mapping> mappings)
 {
     std::exception_ptr failure;
     try {
@@ -97,7 +98,7 @@ task<http::response> run_middleware(const middleware* mw, http::request* req, ne
     } catch (...) {
         failure = std::current_exception();
     }
-    co_return response_for_exception(failure, *req);
+    co_return response_for_exception(failure, *req, mappings);
 }
 
 }  // namespace detail
@@ -107,7 +108,8 @@ task<http::response> next::operator()(http::request& req) const
     detail::dispatch_state* st = state_;
     st->ctx.req = &req;
     if (index_ < st->chain->size()) {
-        return detail::run_middleware((*st->chain)[index_], &req, next(st, index_ + 1));
+        return detail::run_middleware((*st->chain)[index_], &req, next(st, index_ + 1),
+                                      st->ctx.error_mappings);
     }
     if (st->ep != nullptr) {
         return st->ep->invoke(st->ep->fn.get(), &st->ctx);
@@ -311,6 +313,7 @@ task<http::response> app::dispatch(http::request& req) const
     st.owner = this;
     st.ctx.req = &req;
     st.ctx.services = &services_;
+    st.ctx.error_mappings = error_mappings_;
     st.match = router_.find(req.method_name(), req.path());
     st.ctx.params = &st.match.params();
     st.ep = nullptr;  // the state is reused: nothing may survive from the last request
@@ -328,7 +331,7 @@ task<http::response> app::dispatch(http::request& req) const
     } catch (...) {
         failure = std::current_exception();
     }
-    co_return response_for_exception(failure, req);
+    co_return response_for_exception(failure, req, error_mappings_);
 }
 
 http::handler app::handler()

@@ -50,6 +50,11 @@ http::response validation_response(std::span<const field_error> errors)
 
 http::response problem(http::status s, std::string_view detail)
 {
+    return problem(s, detail, {});
+}
+
+http::response problem(http::status s, std::string_view detail, std::span<const problem_member> extensions)
+{
     const std::string_view title = http::reason_phrase(s);
     json::writer w;
     w.raw(R"({"type":"about:blank","title":)");
@@ -58,6 +63,12 @@ http::response problem(http::status s, std::string_view detail)
     w.number(static_cast<unsigned>(s));
     w.raw(R"(,"detail":)");
     w.string(detail.empty() ? title : detail);
+    for (const auto& m : extensions) {
+        w.put(',');
+        w.string(m.name);
+        w.put(':');
+        w.string(m.value);
+    }
     w.put('}');
     http::response r = http::response::json_bytes(w.str(), s);
     r.set_content_type("application/problem+json");
@@ -82,6 +93,22 @@ http::response response_for_exception(std::exception_ptr failure, const http::re
                      static_cast<int>(req.path().size()), req.path().data());
     }
     return problem(http::status::internal_server_error);
+}
+
+http::response response_for_exception(std::exception_ptr failure, const http::request& req,
+                                      std::span<const error_mapping> mappings)
+{
+    try {
+        for (const auto& m : mappings) {
+            std::optional<http::response> out;
+            if (m.try_map(m.fn.get(), failure, req, out)) {
+                return std::move(*out);
+            }
+        }
+    } catch (...) {
+        failure = std::current_exception();  // the mapping itself failed
+    }
+    return response_for_exception(std::move(failure), req);
 }
 
 }  // namespace covet::web

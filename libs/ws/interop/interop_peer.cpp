@@ -1,5 +1,6 @@
 // The covet side of the interoperability tests (run.sh):
-//   covet_ws_interop_peer serve          echo server: /echo (permessage-deflate offered), /echo-plain;
+//   covet_ws_interop_peer serve          echo server: /echo (permessage-deflate offered), /echo-plain,
+//                                        /stream (a streamed message first, then echo);
 //                                        prints "port N", runs until SIGTERM/SIGINT
 //   covet_ws_interop_peer client URL     covet's client against another echo server; prints "N passed, M
 //   failed"
@@ -33,6 +34,25 @@ task<void> echo(ws::connection conn)
     }
 }
 
+// /stream: first a message streamed in four fragments (compressed when
+// permessage-deflate was negotiated: RFC 7692 allows a fragmented compressed
+// message, RSV1 on its first frame), then echo. The clients know the text.
+task<void> stream_then_echo(ws::connection conn)
+{
+    for (int part = 0; part < 4; ++part) {
+        std::string fragment;
+        const std::string line = "part " + std::to_string(part) + " of a streamed message; ";
+        for (int i = 0; i < 2000; ++i) {
+            fragment += line;
+        }
+        auto sent = co_await conn.send_fragment(ws::message_type::text, fragment, part == 3);
+        if (!sent) {
+            co_return;
+        }
+    }
+    co_await echo(conn);
+}
+
 int serve()
 {
     net::runtime_options ro;
@@ -43,6 +63,10 @@ int serve()
     auto srv = http::server::start(rt, options, [](http::request& req) -> task<http::response> {
         ws::accept_options accept;
         accept.connection.max_message_size = 64 * 1024 * 1024;
+        if (req.path() == "/stream") {
+            accept.deflate.enabled = true;
+            co_return ws::accept(req, accept, stream_then_echo);
+        }
         if (req.path() == "/echo") {
             accept.deflate.enabled = true;
         } else if (req.path() != "/echo-plain") {

@@ -54,7 +54,30 @@ async function invalid_utf8() {
   check(closed.code === 1007, `invalid UTF-8 closes with 1007 (got ${closed.code})`);
 }
 
+// covet streams a message in four fragments, compressed as one deflate stream.
+function streamedText() {
+  let text = '';
+  for (let part = 0; part < 4; part++) text += `part ${part} of a streamed message; `.repeat(2000);
+  return text;
+}
+
+async function streamed(deflate) {
+  const ws = await open('/stream', deflate);
+  const m = await ws.next();
+  const expected = streamedText();
+  check(!m.isBinary && m.data.toString() === expected, `/stream deflate=${deflate}: streamed message whole`);
+  if (deflate) {
+    // Compressed on the wire: far fewer bytes arrived than the text has.
+    const wire = ws._socket.bytesRead;
+    check(wire < expected.length / 10, `/stream: compressed fragments (${wire} bytes for ${expected.length})`);
+  }
+  ws.close(1000);
+  await ws.closed;
+}
+
 try {
+  await streamed(true);
+  await streamed(false);
   await run('/echo-plain', false);
   await run('/echo', true);
   await invalid_utf8();

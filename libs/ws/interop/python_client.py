@@ -35,9 +35,21 @@ async def run(path, compression):
         check(ws.close_code == 4001, f"{path} close code echoed ({ws.close_code})")
 
 
+def streamed_text():
+    return "".join(f"part {part} of a streamed message; " * 2000 for part in range(4))
+
+
+async def streamed(compression):
+    """covet streams a message in four fragments (one deflate stream when negotiated)."""
+    async with websockets.connect(base + "/stream", compression=compression, max_size=None) as ws:
+        check(await ws.recv() == streamed_text(), f"/stream compression={compression}: streamed message whole")
+
+
 async def main():
     global failed
     try:
+        await streamed("deflate")
+        await streamed(None)
         await run("/echo-plain", None)
         await run("/echo", "deflate")
     except Exception as error:  # noqa: BLE001 - report anything as a failure

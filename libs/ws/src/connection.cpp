@@ -2,10 +2,12 @@
 #include <covet/ws/deflate.hpp>
 
 #include <covet/base/error.hpp>
+#include <covet/net/detail/error.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 
 #include <array>
 #include <deque>
@@ -68,7 +70,10 @@ const std::error_category& ws_category() noexcept
 
 namespace detail {
 
-constexpr std::size_t max_read_buffer = 64 * 1024;
+// 64 KiB of payload and the largest header: a 64 KiB message in one receive.
+constexpr std::size_t max_read_buffer = 64 * 1024 + max_header_size;
+// Largest payload copied into the queue to batch a reply (see send_frame).
+constexpr std::size_t max_batched_copy = 16 * 1024;
 
 enum class close_mode : std::uint8_t { none, immediate, wait_for_peer, linger };
 enum class read_step : std::uint8_t { more, done, close_answered };
@@ -271,7 +276,8 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     bool shut_down = false;  // our side of TCP is shut down or closed
     bool awaiting_pong = false;
     bool streaming = false;
-    std::error_code terminal;  // what read() reports once the connection is over
+    bool stream_compressed = false;  // the message being streamed is compressed
+    std::error_code terminal;        // what read() reports once the connection is over
     std::uint16_t code = close_code::abnormal;
     std::string reason;
 
@@ -352,6 +358,20 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         (void)ec;
     }
 
+    // Whole messages of deflate->min_size() or more are compressed; a streamed
+    // message is compressed from its first fragment on when deflate is in use
+    // (its size is unknown then): `stream_compressed`, set by send_fragment.
+    bool compresses(opcode op, bool fin, std::size_t size) const noexcept
+    {
+        if (!deflate || is_control(op)) {
+            return false;
+        }
+        if (op == opcode::continuation || !fin) {
+            return stream_compressed;
+        }
+        return size >= deflate->min_size();
+    }
+
     // Builds a frame; the payload is masked (client) or compressed (deflate) into an owned copy.
     out_frame make_frame(opcode op, bool fin, std::string_view payload,
                          std::shared_ptr<const std::string> shared)
@@ -361,13 +381,15 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         h.fin = fin;
         h.op = op;
         bool copied = false;
-        if (deflate && !is_control(op) && fin && op != opcode::continuation &&
-            payload.size() >= deflate->min_size()) {
+        if (compresses(op, fin, payload.size())) {
             std::string compressed;
-            if (deflate->compress(payload, compressed)) {
-                h.rsv1 = true;
+            if (deflate->compress(payload, compressed, fin)) {
+                h.rsv1 = op != opcode::continuation;  // RFC 7692 6.1: on the first frame only
                 f.owned = std::move(compressed);
                 copied = true;
+            } else if (op == opcode::continuation || !fin) {
+                // Half a compressed stream cannot go on uncompressed.
+                fail(close_code::internal_error, "compression failed");
             }
         }
         if (!copied) {
@@ -407,28 +429,54 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         self->writing = false;
     }
 
-    task<result<void>> write_frame(const out_frame& f)
+    // Writes `buffers` whole: straight on a plain TCP socket (no timed
+    // operation's frame in between), else through the stream.
+    task<result<void>> write_out(std::span<const asio::const_buffer> buffers)
     {
         write_started_at = sweep->now();
-        const std::string_view payload = f.payload();
-        std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
-                                                  asio::buffer(payload.data(), payload.size())};
-        auto written = co_await stream.write(std::span<const asio::const_buffer>(buffers));
-        if (!written) {
-            co_return written.error();
+        std::error_code failed;
+        if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
+            auto [ec, n] = co_await asio::async_write(*socket, buffers, net::nothrow);
+            (void)n;
+            if (ec) {
+                failed = net::detail::normalize_error(ec);
+            }
+        } else {
+            auto written = co_await stream.write(buffers);
+            if (!written) {
+                failed = written.error();
+            }
+        }
+        if (failed) {
+            co_return failed;
         }
         co_return result<void>{};
     }
 
-    // Writes queued frames until the queue is empty; the caller holds `writing`.
+    // Writes queued frames until the queue is empty; the caller holds
+    // `writing`. Up to max_batch frames go out in one gather write (replies to
+    // pipelined messages, a burst of posts).
     task<void> drain()
     {
+        static constexpr std::size_t max_batch = 8;
         while (!queue.empty() && !shut_down) {
-            out_frame f = std::move(queue.front());
-            queue.pop_front();
-            queued -= f.payload().size();
+            std::array<out_frame, max_batch> batch;
+            std::array<asio::const_buffer, 2 * max_batch> buffers;
+            std::size_t count = 0;
+            close_mode closes_after = close_mode::none;
+            while (count < max_batch && !queue.empty() && closes_after == close_mode::none) {
+                out_frame& f = batch[count];
+                f = std::move(queue.front());
+                queue.pop_front();
+                const std::string_view payload = f.payload();
+                queued -= payload.size();
+                closes_after = f.closes_after;
+                buffers[2 * count] = asio::buffer(f.head.data(), f.head_size);
+                buffers[2 * count + 1] = asio::buffer(payload.data(), payload.size());
+                ++count;
+            }
             notify_room();
-            auto written = co_await write_frame(f);
+            auto written = co_await write_out(std::span<const asio::const_buffer>(buffers.data(), 2 * count));
             if (!written) {
                 if (!terminal) {
                     terminal = written.error();
@@ -436,8 +484,8 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                 abort();
                 break;
             }
-            if (f.closes_after != close_mode::none) {
-                co_await shutdown_tcp(f.closes_after);
+            if (closes_after != close_mode::none) {
+                co_await shutdown_tcp(closes_after);
                 break;
             }
         }
@@ -572,28 +620,36 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
             enqueue(make_frame(op, fin, payload, nullptr));
             co_return result<void>{};
         }
+        if (read_begin < read_end && payload.size() <= max_batched_copy) {
+            // More received bytes wait in the read buffer (a pipelining peer):
+            // the caller's next read() is likely served from them, so queue
+            // this frame and let the replies go out together in one write
+            // once the connection waits for input.
+            enqueue(make_frame(op, fin, payload, nullptr));
+            co_return result<void>{};
+        }
         // Nothing in flight: write straight from the caller's buffer (no copy
         // unless masking or compressing), then anything queued meanwhile.
         writing = true;
-        result<void> outcome;
         out_frame f;
-        if (role == ws::role::server && !(deflate && !is_control(op) && fin && op != opcode::continuation &&
-                                          payload.size() >= deflate->min_size())) {
+        std::string_view body = payload;
+        if (role == ws::role::server && !compresses(op, fin, payload.size())) {
             frame_header h;
             h.fin = fin;
             h.op = op;
             h.payload_length = payload.size();
             f.head_size = static_cast<std::uint8_t>(write_header(f.head.data(), h));
-            std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
-                                                      asio::buffer(payload.data(), payload.size())};
-            write_started_at = sweep->now();
-            auto written = co_await stream.write(std::span<const asio::const_buffer>(buffers));
-            if (!written) {
-                outcome = written.error();
-            }
         } else {
             f = make_frame(op, fin, payload, nullptr);
-            outcome = co_await write_frame(f);
+            body = f.payload();
+        }
+        result<void> outcome;
+        if (terminal) {
+            outcome = terminal;  // make_frame failed the connection
+        } else {
+            std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
+                                                      asio::buffer(body.data(), body.size())};
+            outcome = co_await write_out(std::span<const asio::const_buffer>(buffers));
         }
         if (!outcome) {
             if (!terminal) {
@@ -711,7 +767,20 @@ task<result<message>> connection::read()
             outcome = s.terminal ? s.terminal : make_error_code(error::not_open);
             break;
         }
-        auto n = co_await s.stream.read_some(asio::buffer(s.read_buffer.get(), s.read_capacity));
+        const bool at_frame_start = s.reader.between_frames();
+        result<std::size_t> n = std::size_t{0};
+        if (asio::ip::tcp::socket* socket = s.stream.plain_socket()) {
+            // Plain TCP: no timed operation's frame stays behind while idle.
+            auto [ec, got] = co_await socket->async_read_some(
+                asio::buffer(s.read_buffer.get(), s.read_capacity), net::nothrow);
+            if (ec) {
+                n = net::detail::normalize_error(ec);
+            } else {
+                n = got;
+            }
+        } else {
+            n = co_await s.stream.read_some(asio::buffer(s.read_buffer.get(), s.read_capacity));
+        }
         if (s.shut_down) {
             // Our side is done: whatever happened, this read ends the connection.
             if (n) {
@@ -733,10 +802,14 @@ task<result<message>> connection::read()
         s.awaiting_pong = false;  // any byte shows the peer is alive
         s.last_rx = s.sweep->now();
         s.read_end = *n;
-        // Bulk traffic fills the buffer: grow it; a short read after that: back to the base size.
+        // Bulk traffic fills the buffer: grow it. A short read that started a
+        // new frame (small messages again, a keep-alive pong): back to the base
+        // size. The tail of a large frame does not count, or a message a bit
+        // larger than the buffer would make it grow and shrink on every message.
         if (*n == s.read_capacity && s.read_capacity < max_read_buffer) {
             s.pending_resize = std::min(max_read_buffer, 2 * s.read_capacity);
-        } else if (*n < s.read_capacity / 8 && s.read_capacity > s.options.read_buffer_size) {
+        } else if (at_frame_start && *n < s.read_capacity / 8 &&
+                   s.read_capacity > s.options.read_buffer_size) {
             s.pending_resize = s.options.read_buffer_size;
         }
     }
@@ -795,6 +868,7 @@ task<result<void>> connection::send_fragment(message_type type, std::string_view
     opcode op = opcode::continuation;
     if (!keep->streaming) {
         op = type == message_type::text ? opcode::text : opcode::binary;
+        keep->stream_compressed = keep->deflate != nullptr;
     }
     keep->streaming = !last;
     auto sent = co_await keep->send_frame(op, last, data);

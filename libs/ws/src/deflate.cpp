@@ -237,7 +237,7 @@ deflate_codec::deflate_codec(const deflate_params& params, bool server, const de
 
 deflate_codec::~deflate_codec() = default;
 
-bool deflate_codec::compress(std::string_view in, std::string& out)
+bool deflate_codec::compress(std::string_view in, std::string& out, bool last)
 {
     z_stream& z = z_->deflater;
     if (!z_->deflater_ready) {
@@ -266,6 +266,11 @@ bool deflate_codec::compress(std::string_view in, std::string& out)
         out.resize(out.size() * 2);
     }
     out.resize(produced);
+    if (!last) {
+        // A fragment of a streamed message: the flush marker stays, it is
+        // part of the one compressed stream the peer inflates at the end.
+        return true;
+    }
     // RFC 7692 7.2.1: drop the 00 00 FF FF that ends every sync flush.
     if (out.size() >= 4 && std::memcmp(out.data() + out.size() - 4, "\x00\x00\xff\xff", 4) == 0) {
         out.resize(out.size() - 4);

@@ -18,22 +18,21 @@ constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B1
 // What the connection needs once the 101 is out, shared by the response's
 // handler and the coroutine (one allocation per accepted connection).
 struct accepted {
-    open_handler on_open;
     connection_options connection;
     deflate_options deflate;
     std::string protocol;
     std::optional<deflate_params> params;
 };
 
-task<void> run_open_handler(http::upgraded_connection upgraded, std::shared_ptr<const accepted> state)
+// The connection the handshake agreed on.
+connection open_connection(http::upgraded_connection upgraded, accepted& state)
 {
     std::shared_ptr<detail::deflate_codec> codec;
-    if (state->params) {
-        codec = std::make_shared<detail::deflate_codec>(*state->params, true, state->deflate);
+    if (state.params) {
+        codec = std::make_shared<detail::deflate_codec>(*state.params, true, state.deflate);
     }
-    connection conn(std::move(upgraded.stream), std::move(upgraded.early_data), role::server,
-                    state->connection, state->protocol, std::move(codec));
-    co_await state->on_open(std::move(conn));
+    return connection(std::move(upgraded.stream), std::move(upgraded.early_data), role::server,
+                      state.connection, std::move(state.protocol), std::move(codec));
 }
 
 http::response refuse(http::status status, std::string_view why)
@@ -168,17 +167,21 @@ http::response accept(const http::request& req, accept_options options, open_han
     }
 
     auto state = std::make_shared<accepted>();
-    state->on_open = std::move(on_open);
     state->connection = options.connection;
     state->deflate = options.deflate;
     state->protocol = protocol;
     state->params = deflate;
-    // A plain lambda that starts a coroutine taking everything by value: the
-    // std::function may be gone before the coroutine ends.
+    // Called once by the server, which keeps this handler (and so on_open and
+    // its captures) alive until on_open's task has finished. The task is
+    // on_open's own: no frame of ours stays under it, and the handshake state
+    // is freed once the connection is built.
     http::response r = http::response::switching_protocols(
         "websocket",
-        [state = std::shared_ptr<const accepted>(std::move(state))](http::upgraded_connection upgraded) {
-            return run_open_handler(std::move(upgraded), state);
+        [state = std::move(state),
+         on_open = std::move(on_open)](http::upgraded_connection upgraded) mutable -> task<void> {
+            connection conn = open_connection(std::move(upgraded), *state);
+            state.reset();
+            return on_open(std::move(conn));
         });
     r.add_header("Sec-WebSocket-Accept", accept_key(key));
     if (!protocol.empty()) {

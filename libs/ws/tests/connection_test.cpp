@@ -140,6 +140,33 @@ TEST_CASE("fragments: a streamed server message arrives whole; a fragmented clie
     });
 }
 
+TEST_CASE("pipelined messages: the replies, batched by the server, come back whole and in order")
+{
+    ws_server server;
+    const std::string url = server.url("/echo");
+    run_client([url]() -> task<void> {
+        auto conn = co_await connect(url);
+        REQUIRE(conn.has_value());
+        // Many messages before reading any echo: the server reads several per
+        // receive and queues its replies while more input waits.
+        constexpr int count = 300;
+        for (int i = 0; i < count; ++i) {
+            const std::string payload =
+                "message " + std::to_string(i) + std::string(static_cast<std::size_t>(i * 7), 'p');
+            auto sent = co_await conn->send_text(payload);
+            REQUIRE(sent.has_value());
+        }
+        for (int i = 0; i < count; ++i) {
+            auto echoed = co_await conn->read();
+            REQUIRE(echoed.has_value());
+            CHECK(echoed->data ==
+                  "message " + std::to_string(i) + std::string(static_cast<std::size_t>(i * 7), 'p'));
+        }
+        auto closed = co_await conn->close();
+        CHECK(closed.has_value());
+    });
+}
+
 TEST_CASE("subprotocol: the server's first preference the client offers")
 {
     ws_server server;
@@ -291,32 +318,70 @@ TEST_CASE("keep-alive ping: a live client answers automatically and stays connec
     CHECK(server.counters->dead_peers == 0);
 }
 
+namespace {
+
+struct flood_outcome {
+    int received = 0;
+    std::uint16_t close_code = 0;
+};
+
+// Connects to a flooding endpoint (1 KiB 'f' messages), reads nothing for a
+// while so that the server's queue fills, then reads everything the server
+// managed to send up to its close.
+task<flood_outcome> read_flood(std::string url)
+{
+    client_options options;
+    options.connection.read_buffer_size = 512;
+    auto conn = co_await connect(url, options);
+    REQUIRE(conn.has_value());
+    co_await net::sleep_for(800ms);
+    flood_outcome outcome;
+    for (;;) {
+        auto msg = co_await conn->read();
+        if (!msg) {
+            CHECK(msg.error() == make_error_code(error::closed));
+            break;
+        }
+        CHECK(msg->data == std::string(1024, 'f'));
+        ++outcome.received;
+    }
+    outcome.close_code = conn->close_code();
+    co_return outcome;
+}
+
+}  // namespace
+
 TEST_CASE("backpressure: a bounded queue drops posts to a client that does not read")
 {
     ws_server server;
     const std::string url = server.url("/flood");
     run_client(
         [url]() -> task<void> {
-            client_options options;
-            options.connection.read_buffer_size = 512;
-            auto conn = co_await connect(url, options);
-            REQUIRE(conn.has_value());
-            co_await net::sleep_for(800ms);  // not reading: the server's queue fills
-            // Then read everything the server managed to queue, up to its close.
-            int received = 0;
-            for (;;) {
-                auto msg = co_await conn->read();
-                if (!msg) {
-                    CHECK(msg.error() == make_error_code(error::closed));
-                    break;
-                }
-                ++received;
-            }
-            CHECK(received > 0);
-            CHECK(conn->close_code() == 1001);
+            const flood_outcome flood = co_await read_flood(url);
+            CHECK(flood.received > 0);
+            CHECK(flood.close_code == 1001);
         },
         20s);
     CHECK(server.counters->dropped == 1);
+}
+
+TEST_CASE("backpressure: under the close policy a full queue fails the connection with 1008")
+{
+    ws_server server;
+    const std::string url = server.url("/flood-close");
+    run_client(
+        [url]() -> task<void> {
+            // What was written before the queue overflowed, then the 1008 close.
+            const flood_outcome flood = co_await read_flood(url);
+            CHECK(flood.received < 20000);
+            CHECK(flood.close_code == close_code::policy_violation);
+        },
+        20s);
+    for (int i = 0; i < 200 && server.counters->ended == 0; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(server.counters->dropped == 1);
+    CHECK(server.counters->ended == 1);
 }
 
 TEST_CASE("permessage-deflate: negotiated, compressed both ways, echo of many sizes")
@@ -343,6 +408,55 @@ TEST_CASE("permessage-deflate: negotiated, compressed both ways, echo of many si
         }
         auto closed = co_await conn->close();
         CHECK(closed.has_value());
+    });
+}
+
+TEST_CASE("permessage-deflate: a streamed message is compressed, RSV1 on its first frame only")
+{
+    ws_server server;
+    const std::uint16_t port = server.port();
+    const std::string expected = streamed_part(0) + streamed_part(1) + streamed_part(2);
+    run_client([port, expected]() -> task<void> {
+        // The covet client reassembles and inflates it.
+        client_options options;
+        options.deflate.enabled = true;
+        auto conn = co_await connect("ws://127.0.0.1:" + std::to_string(port) + "/stream-deflate", options);
+        REQUIRE(conn.has_value());
+        auto whole = co_await conn->read();
+        REQUIRE(whole.has_value());
+        CHECK(whole->data == expected);
+        auto closed = co_await conn->close();
+        CHECK(closed.has_value());
+
+        // On the wire: three frames, RSV1 only on the first, far smaller than the text.
+        const std::string raw = co_await raw_exchange(
+            port, upgrade_request("/stream-deflate", "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+            300ms);
+        const std::size_t body = raw.find("\r\n\r\n");
+        REQUIRE(body != std::string::npos);
+        std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(raw.data()) + body + 4,
+                                            raw.size() - body - 4);
+        std::string compressed;
+        std::vector<frame_header> frames;
+        while (!bytes.empty()) {
+            frame_header h;
+            std::size_t header_size = 0;
+            REQUIRE(parse_header(bytes, h, header_size) == header_status::complete);
+            REQUIRE(bytes.size() >= header_size + h.payload_length);
+            compressed.append(reinterpret_cast<const char*>(bytes.data()) + header_size,
+                              static_cast<std::size_t>(h.payload_length));
+            bytes = bytes.subspan(header_size + static_cast<std::size_t>(h.payload_length));
+            frames.push_back(h);
+        }
+        REQUIRE(frames.size() == 3);
+        CHECK((frames[0].op == opcode::text && frames[0].rsv1 && !frames[0].fin));
+        CHECK((frames[1].op == opcode::continuation && !frames[1].rsv1 && !frames[1].fin));
+        CHECK((frames[2].op == opcode::continuation && !frames[2].rsv1 && frames[2].fin));
+        CHECK(compressed.size() < expected.size() / 10);
+        detail::deflate_codec codec(deflate_params{}, false, deflate_options{});
+        std::string inflated;
+        CHECK(codec.inflate(compressed, inflated, 1 << 20) == 0);
+        CHECK(inflated == expected);
     });
 }
 

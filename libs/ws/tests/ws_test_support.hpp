@@ -35,6 +35,16 @@ inline task<void> echo_loop(connection conn)
     }
 }
 
+/// Fragment `part` of the /stream-deflate message: repetitive, so it compresses well.
+inline std::string streamed_part(int part)
+{
+    std::string text;
+    for (int i = 0; i < 500; ++i) {
+        text += "fragment " + std::to_string(part) + " of one streamed message, ";
+    }
+    return text;
+}
+
 struct server_counters {
     std::atomic<int> closed_with{0};
     std::atomic<int> dead_peers{0};
@@ -111,6 +121,34 @@ inline task<http::response> route(http::request& req, std::shared_ptr<server_cou
             counters->ended++;
         });
     }
+    if (path == "/flood-close") {
+        // The same flood under the close policy: the first post that does not
+        // fit fails the connection with 1008, and later sends find it closed.
+        options.connection.send_queue_limit = 64 * 1024;
+        options.connection.when_full = full_queue_policy::close;
+        co_return accept(req, options, [counters](connection conn) -> task<void> {
+            auto payload = std::make_shared<const std::string>(1024, 'f');
+            for (int i = 0; i < 20000; ++i) {
+                auto posted = conn.post(message_type::binary, payload);
+                if (!posted) {
+                    if (posted.error() == make_error_code(error::policy_violation)) {
+                        counters->dropped++;
+                    }
+                    break;
+                }
+                if (i % 64 == 0) {
+                    co_await net::sleep_for(1ms);
+                }
+            }
+            CHECK_FALSE(conn.is_open());
+            CHECK(conn.close_code() == close_code::policy_violation);
+            auto late = co_await conn.send_binary("too late");
+            CHECK(late.error() == make_error_code(error::not_open));
+            auto msg = co_await conn.read();  // ends with the failed connection
+            CHECK_FALSE(msg.has_value());
+            counters->ended++;
+        });
+    }
     if (path == "/stream") {
         co_return accept(req, options, [](connection conn) -> task<void> {
             auto a = co_await conn.send_fragment(message_type::text, "part one, ", false);
@@ -119,6 +157,17 @@ inline task<http::response> route(http::request& req, std::shared_ptr<server_cou
             auto b = co_await conn.send_fragment(message_type::text, "part two, ", false);
             auto c = co_await conn.send_fragment(message_type::text, "end", true);
             CHECK((a && b && c));
+            co_await echo_loop(conn);
+        });
+    }
+    if (path == "/stream-deflate") {
+        // A streamed message under permessage-deflate: one compressed stream over three fragments.
+        options.deflate.enabled = true;
+        co_return accept(req, options, [](connection conn) -> task<void> {
+            for (int part = 0; part < 3; ++part) {
+                auto sent = co_await conn.send_fragment(message_type::text, streamed_part(part), part == 2);
+                CHECK(sent.has_value());
+            }
             co_await echo_loop(conn);
         });
     }

@@ -109,12 +109,33 @@ struct file_body {
 };
 }  // namespace detail
 
+namespace detail {
+/// Appends "name: value\r\n" to `lines` after checking that the field may be
+/// a trailer: a token name, no CR/LF/NUL in the value, and none of the fields
+/// RFC 9110 6.5.1 keeps out of trailers (framing, routing, request modifiers,
+/// authentication, response control data, content processing). Throws
+/// std::invalid_argument otherwise.
+void append_trailer_line(std::string& lines, std::string_view name, std::string_view value);
+}  // namespace detail
+
 /// Where a streamed body goes. write() sends `data` at once (one chunk of a
 /// chunked response) and returns false once the client is gone: stop then.
 class body_writer {
 public:
     virtual ~body_writer() = default;
     virtual task<bool> write(std::string_view data) = 0;
+    /// Adds a trailer field, sent after the last piece of the body (after
+    /// the response's own trailers): known only at the end, like gRPC's
+    /// grpc-status. Same rules as response::add_trailer().
+    void add_trailer(std::string_view name, std::string_view value)
+    {
+        detail::append_trailer_line(trailers_, name, value);
+    }
+    /// The trailer field lines added so far ("Name: value\r\n"...).
+    std::string_view trailer_lines() const noexcept { return trailers_; }
+
+protected:
+    std::string trailers_;
 };
 
 /// Produces a streamed body. Runs on the connection's thread after the head
@@ -135,9 +156,11 @@ struct upgraded_connection {
     asio::ip::tcp::endpoint remote;
 };
 
-/// Runs the new protocol on an upgraded connection, as a tracked task of the
-/// connection's worker (a graceful stop waits for it, then cancels it).
-/// Captured state must be owned (by value): the request is gone by then.
+/// Starts the new protocol on an upgraded connection: called once, its task
+/// runs as a tracked task of the connection's worker (a graceful stop waits
+/// for it, then cancels it). The handler object lives until that task has
+/// finished (a coroutine lambda may read its captures); the request is gone
+/// by then, so captured state must be owned (by value).
 using upgrade_handler = std::function<task<void>(upgraded_connection)>;
 
 class response {
@@ -196,6 +219,27 @@ public:
         return *this;
     }
 
+    /// Adds a trailer field, sent after the body: on HTTP/2 as a trailing
+    /// HEADERS frame, on HTTP/1.1 as the trailer section of a chunked body
+    /// (a response with trailers is sent chunked; RFC 9112 7.1.2 allows a
+    /// trailer section whatever the request's TE says, and a client that did
+    /// not ask for one may drop it). HTTP/1.0 and HEAD responses have none.
+    /// Throws std::invalid_argument for a name that is not a token, a value
+    /// with CR, LF or NUL, and the fields RFC 9110 6.5.1 forbids in trailers
+    /// (Content-Length, Transfer-Encoding, Host, Content-Type, Trailer, ...).
+    response& add_trailer(std::string_view name, std::string_view value)
+    {
+        auto lines = std::make_shared<std::string>(trailer_lines());
+        detail::append_trailer_line(*lines, name, value);
+        trailers_ = std::move(lines);
+        return *this;
+    }
+    /// The serialized trailer field lines ("Name: value\r\n"...), "" if none.
+    std::string_view trailer_lines() const noexcept
+    {
+        return trailers_ ? std::string_view(*trailers_) : std::string_view{};
+    }
+
     /// The in-memory body ("" for a file body).
     std::string_view body() const noexcept { return owned_ ? std::string_view(owned_body_) : borrowed_body_; }
     /// Bytes the body has, in memory or in the file.
@@ -208,6 +252,8 @@ public:
     const stream_producer* streamed() const noexcept { return producer_ ? &producer_ : nullptr; }
     /// The upgrade handler of a switching_protocols() response, or nullptr.
     const upgrade_handler* upgrade() const noexcept { return upgrade_ ? &upgrade_ : nullptr; }
+    /// Moves the upgrade handler out (the server, when it hands the connection over).
+    upgrade_handler take_upgrade() noexcept { return std::move(upgrade_); }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);
@@ -236,6 +282,10 @@ private:
     stream_producer producer_;
     upgrade_handler upgrade_;
     detail::inline_buffer<192> headers_;
+    // Rare, so a pointer: moving and destroying a response (several times per
+    // request) stays as cheap as without trailers. Copies share the lines;
+    // add_trailer() makes new ones.
+    std::shared_ptr<const std::string> trailers_;
 };
 
 }  // namespace covet::http

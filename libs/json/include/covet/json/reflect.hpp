@@ -31,6 +31,9 @@
 // unless `defaulted`.
 
 #include <covet/json/detail/preprocessor.hpp>
+// Before the options below: GCC 12's -Wshadow flags the enumerator
+// error_kind::email when it is declared after the option `email`.
+#include <covet/json/error.hpp>
 
 #include <array>
 #include <cstddef>

@@ -47,6 +47,11 @@ public:
 
     /// The TCP socket underneath (for options, shutdown, readiness waits).
     asio::ip::tcp::socket& socket() noexcept { return impl_->socket(); }
+    /// The socket itself when the stream is plain TCP (no TLS) with no
+    /// timeouts set, else nullptr: a protocol's hot path may then read and
+    /// write it directly, without a timed operation's coroutine frame (an idle
+    /// WebSocket holds one less frame, every message costs one less).
+    asio::ip::tcp::socket* plain_socket() noexcept { return impl_ ? impl_->plain_socket() : nullptr; }
     asio::any_io_executor get_executor() noexcept { return impl_->socket().get_executor(); }
     result<asio::ip::tcp::endpoint> remote_endpoint() const { return impl_->remote_endpoint(); }
     bool is_open() const noexcept { return impl_ && impl_->is_open(); }
@@ -68,6 +73,7 @@ private:
         virtual void set_timeouts(stream_timeouts) noexcept = 0;
         virtual stream_timeouts timeouts() const noexcept = 0;
         virtual asio::ip::tcp::socket& socket() noexcept = 0;
+        virtual asio::ip::tcp::socket* plain_socket() noexcept = 0;
         virtual result<asio::ip::tcp::endpoint> remote_endpoint() const = 0;
         virtual bool is_open() const noexcept = 0;
         virtual void close() noexcept = 0;
@@ -89,6 +95,16 @@ private:
         void set_timeouts(stream_timeouts t) noexcept override { stream.set_timeouts(t); }
         stream_timeouts timeouts() const noexcept override { return stream.timeouts(); }
         asio::ip::tcp::socket& socket() noexcept override { return stream.socket(); }
+        asio::ip::tcp::socket* plain_socket() noexcept override
+        {
+            if constexpr (std::is_same_v<Stream, basic_stream<asio::ip::tcp::socket>>) {
+                const stream_timeouts t = stream.timeouts();
+                if (t.read.count() == 0 && t.write.count() == 0) {
+                    return &stream.socket();
+                }
+            }
+            return nullptr;
+        }
         result<asio::ip::tcp::endpoint> remote_endpoint() const override { return stream.remote_endpoint(); }
         bool is_open() const noexcept override { return stream.is_open(); }
         void close() noexcept override { stream.close(); }

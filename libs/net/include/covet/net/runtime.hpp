@@ -100,8 +100,10 @@ public:
     void request_stop();
     bool stop_requested() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
 
-    /// Runs `t` on `worker` as a tracked task. Thread-safe.
-    void spawn(std::size_t worker, task<void> t);
+    /// Runs `t` on `worker` as a tracked task. Thread-safe. `keep_alive` is
+    /// released once `t` has finished: the owner of what `t` refers to (e.g.
+    /// the coroutine lambda whose captures it reads), at no extra frame.
+    void spawn(std::size_t worker, task<void> t, std::shared_ptr<const void> keep_alive = nullptr);
     /// Calls `factory(i)` on worker i's thread for every worker and spawns the
     /// result there. The factory lives until every task it made has finished,
     /// so it may be a coroutine lambda with captures.
@@ -127,7 +129,7 @@ private:
     friend class stop_registration;
 
     void worker_main(std::size_t index);
-    void spawn_here(worker& w, task<void> t);
+    void spawn_here(worker& w, task<void> t, std::shared_ptr<const void> keep_alive = nullptr);
     void begin_stop(worker& w);
     void cancel_tracked(worker& w);
     void finish_if_idle(worker& w);

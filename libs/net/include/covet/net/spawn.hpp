@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -20,10 +21,11 @@ void report_unhandled(std::exception_ptr error) noexcept;
 }
 
 /// Runs `t` as a tracked task on the calling worker of the current runtime
-/// (see runtime::spawn). Precondition: called on a runtime worker thread.
-inline void spawn(task<void> t)
+/// (see runtime::spawn; `keep_alive` is released once `t` has finished).
+/// Precondition: called on a runtime worker thread.
+inline void spawn(task<void> t, std::shared_ptr<const void> keep_alive = nullptr)
 {
-    runtime::current()->spawn(runtime::current_worker(), std::move(t));
+    runtime::current()->spawn(runtime::current_worker(), std::move(t), std::move(keep_alive));
 }
 
 /// Runs `t` detached on `executor`. Not tracked by any runtime's graceful

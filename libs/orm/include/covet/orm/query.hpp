@@ -59,6 +59,16 @@ struct column {
     std::size_t qualified_size() const noexcept { return table.size() + name.size() + 5; }
 
     expr like(std::string_view pattern) const { return binary(" LIKE ", pattern); }
+    /// LIKE with an escape character (a parameter too): parts of `pattern`
+    /// made with escape_like(text, escape) match `text` literally.
+    expr like(std::string_view pattern, char escape) const
+    {
+        expr e = binary(" LIKE ", pattern);
+        e.sql += " ESCAPE ";
+        e.sql += detail::param_marker;
+        e.params.push_back(to_value_owned(std::string(1, escape)));
+        return e;
+    }
     expr is_null() const { return {qualified() + " IS NULL", {}}; }
     expr is_not_null() const { return {qualified() + " IS NOT NULL", {}}; }
     template <class V>
@@ -108,6 +118,22 @@ struct column {
         return e;
     }
 };
+
+/// `text` with LIKE's wildcards (% and _) and `escape` itself escaped, for a
+/// pattern matched with like(pattern, escape): a substring search is
+///   c(&todo::title).like("%" + escape_like(q) + "%", '\\')
+inline std::string escape_like(std::string_view text, char escape = '\\')
+{
+    std::string out;
+    out.reserve(text.size() + 8);
+    for (const char ch : text) {
+        if (ch == '%' || ch == '_' || ch == escape) {
+            out += escape;
+        }
+        out += ch;
+    }
+    return out;
+}
 
 /// The column of member `member` of model T.
 template <model T, class M>

@@ -49,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -231,6 +232,31 @@ public:
         services_.add(std::move(e));
     }
 
+    // ---------------------------------------------------------------- errors
+
+    /// Answers exceptions of type E (or derived from it) that escape a
+    /// handler, a per-request factory or a middleware with `fn`'s response.
+    /// `fn(const E&)` or `fn(const E&, const http::request&)` returns an
+    /// http::response, or std::optional<http::response> where nullopt passes
+    /// the exception on (to the next mapping, then the defaults of errors.hpp).
+    /// Mappings are tried in registration order, before the defaults, so a
+    /// library's exceptions get statuses without the web layer knowing them:
+    ///
+    ///   app.map_error<inventory::out_of_stock>([](const inventory::out_of_stock& e) {
+    ///       return web::problem(http::status::conflict, "out of stock");
+    ///   });
+    ///
+    /// `fn` is called concurrently from every worker: make it thread-safe.
+    template <class E, class F>
+    void map_error(F fn)
+    {
+        check_not_frozen("map_error");
+        error_mapping m;
+        m.try_map = &try_map_error<E, F>;
+        m.fn = std::make_shared<const F>(std::move(fn));
+        error_mappings_.push_back(std::move(m));
+    }
+
     // ---------------------------------------------------------------- running
 
     /// Ends registration: builds every route's middleware chain and checks
@@ -284,6 +310,28 @@ private:
         e.needs = detail::needs_of<typename detail::callable_traits<F>::args>::get();
         return e;
     }
+    template <class E, class F>
+    static bool try_map_error(const void* fn, const std::exception_ptr& failure, const http::request& req,
+                              std::optional<http::response>& out)
+    {
+        static_assert(
+            std::is_invocable_v<const F&, const E&> ||
+                std::is_invocable_v<const F&, const E&, const http::request&>,
+            "covet::web: map_error<E>(fn) needs fn(const E&) or fn(const E&, const http::request&)");
+        try {
+            std::rethrow_exception(failure);
+        } catch (const E& e) {
+            const F& f = *static_cast<const F*>(fn);
+            if constexpr (std::is_invocable_v<const F&, const E&, const http::request&>) {
+                out = f(e, req);
+            } else {
+                out = f(e);
+            }
+            return out.has_value();
+        } catch (...) {
+            return false;
+        }
+    }
     route_ref add_route(detail::router_type::group_ref* group, std::string_view method_token,
                         std::string_view pattern, detail::endpoint e, std::string_view name);
     void check_not_frozen(std::string_view what) const;
@@ -294,6 +342,7 @@ private:
     std::deque<detail::endpoint> endpoints_;  // deque: router handlers point here
     std::vector<middleware> global_;
     std::vector<const middleware*> global_chain_;
+    std::vector<error_mapping> error_mappings_;
     detail::service_registry services_;
     bool frozen_ = false;
     std::unique_ptr<net::runtime> runtime_;

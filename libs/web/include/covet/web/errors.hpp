@@ -7,6 +7,8 @@
 //  - a thrown covet::http::error{status, detail} and the app's own 404/405:
 //    an RFC 9457 problem (application/problem+json) that also has FastAPI's
 //    "detail" key:  {"type":"about:blank","title":"Not Found","status":404,"detail":"..."}
+//  - an exception type given to app::map_error<E>(fn): fn's response (the
+//    mappings are tried first, in registration order);
 //  - any other exception: a 500 problem whose body reveals nothing; the
 //    exception is logged (stderr) with the method and path.
 
@@ -15,6 +17,8 @@
 #include <covet/json/error.hpp>
 
 #include <exception>
+#include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -58,8 +62,30 @@ http::response validation_response(std::span<const field_error> errors);
 /// An application/problem+json response; `detail` defaults to the reason phrase.
 http::response problem(http::status s, std::string_view detail = {});
 
+/// An RFC 9457 extension member of a problem: `"name":"value"`.
+struct problem_member {
+    std::string_view name;
+    std::string_view value;
+};
+/// A problem with extension members after the standard ones.
+http::response problem(http::status s, std::string_view detail, std::span<const problem_member> extensions);
+
+/// One app::map_error() registration, type-erased: `try_map` rethrows the
+/// failure, and when it is the mapping's exception type, sets `out` from the
+/// mapping function (stored in `fn`) and returns whether it answered.
+struct error_mapping {
+    using try_map_fn = bool (*)(const void* fn, const std::exception_ptr& failure, const http::request& req,
+                                std::optional<http::response>& out);
+    try_map_fn try_map = nullptr;
+    std::shared_ptr<const void> fn;
+};
+
 /// The response for an exception escaping a handler or middleware (see the
 /// top of this header); logs unknown exceptions with the request line.
 http::response response_for_exception(std::exception_ptr failure, const http::request& req);
+/// The same, trying the app's `mappings` first. A mapping that throws is
+/// answered like any exception from a handler (e.g. a logged 500).
+http::response response_for_exception(std::exception_ptr failure, const http::request& req,
+                                      std::span<const error_mapping> mappings);
 
 }  // namespace covet::web

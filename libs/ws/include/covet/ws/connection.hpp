@@ -21,7 +21,10 @@
 // of that thread. Everything sent is queued in order; the send queue is
 // bounded (options.send_queue_limit bytes) and a full queue follows
 // options.when_full: wait for room, drop the message, or fail the connection
-// with 1008, so that a slow reader cannot eat the server's memory.
+// with 1008, so that a slow reader cannot eat the server's memory. A send made
+// while received bytes still wait in the read buffer is queued rather than
+// written at once, so that the replies to a pipelining peer's messages leave
+// together in one write when the connection next waits for input.
 
 #include <covet/base/result.hpp>
 #include <covet/net/any_stream.hpp>
@@ -118,6 +121,9 @@ public:
     /// Streams one message in fragments: every call sends one frame; the call
     /// with last = true ends the message. Other data sends of this connection
     /// return error::invalid_argument until then (control frames still go out).
+    /// With permessage-deflate the whole streamed message is compressed (one
+    /// deflate stream across the fragments, RSV1 on the first frame, RFC 7692
+    /// 6.1), whatever the size of its first fragment.
     task<result<void>> send_fragment(message_type type, std::string_view data, bool last);
 
     task<result<void>> ping(std::string_view payload = {});

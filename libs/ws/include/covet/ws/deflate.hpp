@@ -47,8 +47,10 @@ public:
     deflate_codec(const deflate_codec&) = delete;
     deflate_codec& operator=(const deflate_codec&) = delete;
 
-    /// Compresses one message; false on a zlib failure.
-    bool compress(std::string_view in, std::string& out);
+    /// Compresses one message, or one fragment of a streamed message (RFC 7692
+    /// 6.1: the fragments' payloads together are the compressed message; `last`
+    /// ends it). False on a zlib failure.
+    bool compress(std::string_view in, std::string& out, bool last = true);
     /// Inflates one message into `out`, at most `limit` bytes. Returns 0, or
     /// the close code to fail with (1009 over the limit, 1007 bad data).
     std::uint16_t inflate(std::string_view in, std::string& out, std::size_t limit);

@@ -177,6 +177,8 @@ public:
     std::uint16_t error_code() const noexcept { return error_code_; }
     /// A short reason for the error (for the close frame and logs).
     std::string_view error_reason() const noexcept { return error_reason_; }
+    /// True between frames (no header or payload of a frame half read).
+    bool between_frames() const noexcept { return !in_frame_ && header_have_ == 0; }
     /// Bytes of the message being assembled (for tests).
     std::size_t pending_message_size() const noexcept { return message_.size(); }
 

@@ -18,6 +18,14 @@ struct head_options {
 /// Content-Length and Connection as needed) and the empty line to `out`.
 void serialize_head(const response& r, std::string& out, const head_options& options);
 
+/// True when `r` has a fixed body (memory or file) but goes out chunked on
+/// HTTP/1.1, because only a chunked body carries a trailer section.
+inline bool chunked_for_trailers(const response& r, int version_minor) noexcept
+{
+    return version_minor == 1 && !r.trailer_lines().empty() && r.streamed() == nullptr &&
+           status_allows_body(r.status());
+}
+
 /// The current IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), cached per
 /// thread and recomputed when the second changes.
 std::string_view http_date() noexcept;

@@ -614,7 +614,7 @@ task<http::response> invoke_endpoint(const void* fn, request_context* ctx)
     } catch (...) {
         failure = std::current_exception();
     }
-    co_return response_for_exception(failure, *ctx->req);
+    co_return response_for_exception(failure, *ctx->req, ctx->error_mappings);
 }
 
 /// Makes a per-request service with factory F (returning T, std::shared_ptr<T>, or a task of either).

@@ -5,10 +5,12 @@
 #include <covet/http/response.hpp>
 #include <covet/net/task.hpp>
 #include <covet/router/params.hpp>
+#include <covet/web/errors.hpp>
 
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +61,8 @@ struct request_context {
     http::request* req = nullptr;
     const router::params* params = nullptr;
     const service_registry* services = nullptr;
+    /// The app's map_error() registrations.
+    std::span<const error_mapping> error_mappings{};
     std::vector<std::pair<const void*, std::shared_ptr<void>>> scoped{};
 };
 
