@@ -4,6 +4,8 @@
 #include <covet/orm/query.hpp>
 
 #include <cctype>
+#include <charconv>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -208,19 +210,27 @@ const driver_factory* find_driver(std::string_view scheme)
 
 namespace detail {
 
+void append_numbered(std::string& out, std::string_view fragment, std::size_t& next)
+{
+    std::size_t start = 0;
+    for (std::size_t at = fragment.find(param_marker); at != std::string_view::npos;
+         at = fragment.find(param_marker, start)) {
+        out.append(fragment.substr(start, at - start));
+        out += '$';
+        char digits[24];
+        const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), next++);
+        (void)ec;  // 24 digits always fit a size_t
+        out.append(digits, end);
+        start = at + 1;
+    }
+    out.append(fragment.substr(start));
+}
+
 std::string number_params(std::string_view sql, std::size_t first)
 {
     std::string out;
     out.reserve(sql.size() + 16);
-    std::size_t n = first;
-    for (char ch : sql) {
-        if (ch == param_marker) {
-            out += '$';
-            out += std::to_string(n++);
-        } else {
-            out += ch;
-        }
-    }
+    append_numbered(out, sql, first);
     return out;
 }
 

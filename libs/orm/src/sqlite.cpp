@@ -172,9 +172,11 @@ public:
             return run_script(sql, params);
         }
         discard_rows discard;
-        step_rows(st, sink != nullptr ? *sink : discard, SIZE_MAX);
+        const bool read_only = sqlite3_stmt_readonly(st) != 0;
+        // A read-only statement stops when its sink is satisfied (find(): no second step).
+        step_rows(st, sink != nullptr ? *sink : discard, SIZE_MAX, read_only);
         statement_result out;
-        if (!sqlite3_stmt_readonly(st)) {
+        if (!read_only) {
             out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
             out.last_insert_id = sqlite3_last_insert_rowid(db_);
         }
@@ -184,7 +186,8 @@ public:
     std::unique_ptr<cursor> open_cursor(std::string_view sql, std::span<const value> params) override;
 
     /// Steps `st` up to `max_rows` times into `sink`; false (and reset) at the end.
-    bool step_rows(sqlite3_stmt* st, row_sink& sink, std::size_t max_rows)
+    /// `may_stop`: stop (and reset) as soon as the sink is satisfied.
+    bool step_rows(sqlite3_stmt* st, row_sink& sink, std::size_t max_rows, bool may_stop = false)
     {
         sqlite_row r(st);
         for (std::size_t n = 0; n < max_rows; ++n) {
@@ -195,6 +198,10 @@ public:
                 } catch (...) {
                     sqlite3_reset(st);
                     throw;
+                }
+                if (may_stop && sink.satisfied()) {
+                    sqlite3_reset(st);
+                    return false;
                 }
                 continue;
             }

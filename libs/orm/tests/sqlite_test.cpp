@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <unistd.h>
@@ -104,6 +106,14 @@ const std::vector<std::string> hostile = {
     "ünïcödé ✓ 😀",
     "back\\slash\nnew line\ttab",
 };
+
+user make_user(std::int64_t id, std::string name)
+{
+    user u;
+    u.id = id;
+    u.name = std::move(name);
+    return u;
+}
 
 }  // namespace
 
@@ -314,6 +324,59 @@ TEST_CASE("the query builder: where, order, limit, like, in, null, joins, aggreg
 
         CHECK(co_await db.remove_where<user>(c(&user::age).is_null()) == 1);
         CHECK_THROWS_AS(orm::count().as("bad alias; DROP"), orm::error);
+    }());
+}
+
+TEST_CASE("built SQL numbers the parameters of every fragment in text order")
+{
+    const std::vector<int> wanted{3, 4};
+    const auto q = orm::select<user>()
+                       .join<app::post>(c(&app::post::user_id) == c(&user::id) && c(&app::post::title) != "x")
+                       .columns(c(&user::age), orm::count().as("n"))
+                       .where(c(&user::age).in(wanted) && c(&user::name).like("a%"))
+                       .group_by(c(&user::age))
+                       .having(orm::count() > 1)
+                       .order_by(c(&user::age).asc(), c(&user::name).desc())
+                       .limit(5)
+                       .offset(2);
+    const orm::statement st = q.build();
+    CHECK(st.sql ==
+          "SELECT \"users\".\"age\", COUNT(*) AS \"n\" FROM \"users\" JOIN \"posts\" ON "
+          "(\"posts\".\"user_id\" = \"users\".\"id\" AND \"posts\".\"title\" <> $1) WHERE "
+          "(\"users\".\"age\" IN ($2, $3) AND \"users\".\"name\" LIKE $4) GROUP BY \"users\".\"age\" "
+          "HAVING COUNT(*) > $5 ORDER BY \"users\".\"age\" ASC, \"users\".\"name\" DESC LIMIT $6 OFFSET $7");
+    REQUIRE(st.params.size() == 7);
+    CHECK(std::get<std::string>(st.params[0]) == "x");
+    CHECK(std::get<std::int64_t>(st.params[1]) == 3);
+    CHECK(std::get<std::int64_t>(st.params[4]) == 1);
+    CHECK(std::get<std::int64_t>(st.params[5]) == 5);
+    CHECK(std::get<std::int64_t>(st.params[6]) == 2);
+    CHECK(orm::detail::number_params("a \x01 b \x01", 9) == "a $9 b $10");
+}
+
+TEST_CASE("query_one stops after the first row; update reads a temporary model")
+{
+    auto db = orm::database::open("sqlite::memory:");
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);
+        const std::vector<user> people{user{.name = "a", .age = 1}, user{.name = "b", .age = 2},
+                                       user{.name = "c", .age = 3}};
+        co_await db.insert_all(people);
+        // The same cached statement, stopped after one row, runs again from the start.
+        for (int i = 0; i < 3; ++i) {
+            auto first = co_await db.query_one<std::string>("SELECT name FROM users ORDER BY id");
+            CHECK(first == "a");
+        }
+        auto all = co_await db.query<std::string>("SELECT name FROM users ORDER BY id");
+        CHECK(all.size() == 3);
+        // A write with RETURNING is not stopped early: every row changes.
+        auto returned = co_await db.query_one<std::int64_t>("UPDATE users SET age = age + 10 RETURNING id");
+        CHECK(returned.has_value());
+        CHECK(co_await db.count(orm::select<user>().where(c(&user::age) > 10)) == 3);
+
+        // A temporary argument lives until the end of the co_await expression.
+        CHECK(co_await db.update(make_user(2, "renamed")) == 1);
+        CHECK((co_await db.get<user>(2)).name == "renamed");
     }());
 }
 

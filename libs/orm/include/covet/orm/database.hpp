@@ -10,7 +10,8 @@
 //   co_await tx.execute("UPDATE users SET age = age + 1 WHERE id = $1", id);
 //   co_await tx.commit();                         // dropped without commit: rolled back
 //
-// Lifetimes: arguments are copied into the call, but `sql` is a string_view:
+// Lifetimes: arguments are copied into the call, but `sql` is a string_view
+// and update() reads its model by reference:
 // co_await the call in the same expression (string literals are always fine).
 // A database must outlive its transactions and calls in progress.
 // Errors: covet::orm::error (see error.hpp).
@@ -170,6 +171,7 @@ public:
             mapper_.map(r, out_.emplace());
         }
     }
+    bool satisfied() const noexcept override { return out_.has_value(); }
 
 private:
     std::optional<Row>& out_;
@@ -525,8 +527,10 @@ public:
     }
 
     /// Updates every column of the row with obj's key; returns rows affected (0 or 1).
+    /// `obj` is read by reference when the call runs (no copy): co_await the
+    /// call in the same expression, as for `sql` (a temporary is fine then).
     template <model T>
-    task<std::uint64_t> update(T obj)
+    task<std::uint64_t> update(const T& obj)
     {
         detail::fixed_params<column_count<T>> params;
         detail::append_values(obj, true, true, params);

@@ -46,12 +46,17 @@ struct column {
     std::string qualified() const
     {
         std::string out;
-        out.reserve(table.size() + name.size() + 5);
+        out.reserve(qualified_size());
+        append_qualified(out);
+        return out;
+    }
+    void append_qualified(std::string& out) const
+    {
         append_identifier(out, table);
         out += '.';
         append_identifier(out, name);
-        return out;
     }
+    std::size_t qualified_size() const noexcept { return table.size() + name.size() + 5; }
 
     expr like(std::string_view pattern) const { return binary(" LIKE ", pattern); }
     /// LIKE with an escape character (a parameter too): parts of `pattern`
@@ -104,7 +109,9 @@ struct column {
     template <class V>
     expr binary(std::string_view op, const V& v) const
     {
-        expr e{qualified(), {}};
+        expr e;
+        e.sql.reserve(qualified_size() + op.size() + 1);
+        append_qualified(e.sql);
         e.sql += op;
         e.sql += detail::param_marker;
         e.params.push_back(to_value_owned(v));
@@ -145,7 +152,12 @@ column<T, M> c(M T::*member)
     template <class T, class M, class U, class N>                              \
     expr operator op(const column<T, M>& a, const column<U, N>& b)             \
     {                                                                          \
-        return {a.qualified() + sqlop + b.qualified(), {}};                    \
+        expr e;                                                                \
+        e.sql.reserve(a.qualified_size() + b.qualified_size() + 4);            \
+        a.append_qualified(e.sql);                                             \
+        e.sql += sqlop;                                                        \
+        b.append_qualified(e.sql);                                             \
+        return e;                                                              \
     }
 COVET_ORM_DETAIL_COMPARE(==, " = ")
 COVET_ORM_DETAIL_COMPARE(!=, " <> ")
@@ -258,6 +270,8 @@ selection to_selection(T&& s)
 
 /// Replaces the parameter markers by $first, $first+1, ...
 std::string number_params(std::string_view sql, std::size_t first = 1);
+/// Appends `fragment` with its markers numbered $next, $next+1, ... (advances next).
+void append_numbered(std::string& out, std::string_view fragment, std::size_t& next);
 
 template <model T>
 void append_all_columns(std::string& out, bool qualified)
@@ -305,7 +319,7 @@ public:
     template <class... Orders>
     select_query& order_by(Orders... orders)
     {
-        ((order_ += (order_.empty() ? "" : ", ") + orders.sql), ...);
+        (append_listed(order_, orders.sql), ...);
         return *this;
     }
     select_query& limit(std::int64_t n)
@@ -321,7 +335,7 @@ public:
     template <class... Columns>
     select_query& group_by(const Columns&... cols)
     {
-        ((group_ += (group_.empty() ? "" : ", ") + cols.qualified()), ...);
+        (append_listed(group_, cols.qualified()), ...);
         return *this;
     }
     select_query& having(expr condition)
@@ -373,20 +387,28 @@ public:
         return build_with(columns_.empty() ? all_columns() : columns_, column_params_);
     }
     /// The statement with `select_list` instead of the columns (aggregates).
+    /// One pass: fragments are appended with their markers numbered in text
+    /// order, which is the order of their parameters.
     statement build_with(std::string_view select_list, const std::vector<value>& select_params = {}) const
     {
-        std::string sql = "SELECT ";
-        sql += select_list;
+        statement out;
+        std::string& sql = out.sql;
+        sql.reserve(48 + select_list.size() + model_of<T>.table.size() + joins_.sql.size() +
+                    where_.sql.size() + group_.size() + having_.sql.size() + order_.size());
+        std::vector<value>& params = out.params;
+        params.reserve(select_params.size() + joins_.params.size() + where_.params.size() +
+                       having_.params.size() + 2);
+        std::size_t next = 1;
+        sql += "SELECT ";
+        detail::append_numbered(sql, select_list, next);
         sql += " FROM ";
         append_identifier(sql, model_of<T>.table);
-        sql += joins_.sql;
-        std::vector<value> params = select_params;
-        for (auto& p : joins_.params) {
-            params.push_back(p);
-        }
+        detail::append_numbered(sql, joins_.sql, next);
+        params.insert(params.end(), select_params.begin(), select_params.end());
+        params.insert(params.end(), joins_.params.begin(), joins_.params.end());
         if (!where_.empty()) {
             sql += " WHERE ";
-            sql += where_.sql;
+            detail::append_numbered(sql, where_.sql, next);
             params.insert(params.end(), where_.params.begin(), where_.params.end());
         }
         if (!group_.empty()) {
@@ -395,7 +417,7 @@ public:
         }
         if (!having_.empty()) {
             sql += " HAVING ";
-            sql += having_.sql;
+            detail::append_numbered(sql, having_.sql, next);
             params.insert(params.end(), having_.params.begin(), having_.params.end());
         }
         if (!order_.empty()) {
@@ -404,15 +426,15 @@ public:
         }
         if (limit_ || offset_) {
             sql += " LIMIT ";
-            sql += detail::param_marker;
+            detail::append_numbered(sql, std::string_view(&detail::param_marker, 1), next);
             params.emplace_back(limit_ ? *limit_ : std::int64_t{-1});
             if (offset_) {
                 sql += " OFFSET ";
-                sql += detail::param_marker;
+                detail::append_numbered(sql, std::string_view(&detail::param_marker, 1), next);
                 params.emplace_back(*offset_);
             }
         }
-        return {detail::number_params(sql), std::move(params)};
+        return out;
     }
 
     const expr& condition() const noexcept { return where_; }
@@ -420,11 +442,14 @@ public:
     bool selects_model_columns() const noexcept { return columns_.empty(); }
 
 private:
-    static std::string all_columns()
+    static const std::string& all_columns()
     {
-        std::string out;
-        detail::append_all_columns<T>(out, true);
-        return out;
+        static const std::string columns = [] {
+            std::string out;
+            detail::append_all_columns<T>(out, true);
+            return out;
+        }();
+        return columns;
     }
     template <model U>
     select_query& add_join(std::string_view kind, expr on)
@@ -438,9 +463,17 @@ private:
         }
         return *this;
     }
+    // Appends ", item" (or "item" first) without a temporary string.
+    static void append_listed(std::string& list, std::string_view item)
+    {
+        if (!list.empty()) {
+            list += ", ";
+        }
+        list += item;
+    }
     void add_column(selection s)
     {
-        columns_ += (columns_.empty() ? "" : ", ") + s.sql;
+        append_listed(columns_, s.sql);
         for (auto& p : s.params) {
             column_params_.push_back(std::move(p));
         }

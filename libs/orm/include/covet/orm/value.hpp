@@ -109,6 +109,9 @@ protected:
 class row_sink {
 public:
     virtual void on_row(const row& r) = 0;
+    /// True once the sink wants no more rows: a driver may then stop a
+    /// read-only statement early (e.g. after the one row of a key lookup).
+    virtual bool satisfied() const noexcept { return false; }
 
 protected:
     ~row_sink() = default;
