@@ -354,7 +354,7 @@ TEST_CASE("built SQL numbers the parameters of every fragment in text order")
     CHECK(orm::detail::number_params("a \x01 b \x01", 9) == "a $9 b $10");
 }
 
-TEST_CASE("query_one stops after the first row; update reads a temporary model")
+TEST_CASE("query_one stops after the first row, update reads a temporary model")
 {
     auto db = orm::database::open("sqlite::memory:");
     block_on([&]() -> task<void> {
