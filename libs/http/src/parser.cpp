@@ -218,6 +218,21 @@ inline block_masks scan_partial_block(const char* p, std::size_t width, std::siz
     return m;
 }
 
+// An unaligned load of sizeof(Word) bytes.
+template <class Word>
+inline Word load(const char* p) noexcept
+{
+    Word w;
+    std::memcpy(&w, p, sizeof(Word));
+    return w;
+}
+
+template <class Word>
+inline bool words_equal(const char* a, const char* b) noexcept
+{
+    return load<Word>(a) == load<Word>(b);
+}
+
 // `name` (already validated as a token) equals the lower-case `lower` of the
 // same length, 4 to 23 bytes. OR-ing 0x20 folds case; for token bytes it maps
 // nothing else onto a letter or '-'. Two (possibly overlapping) loads cover
@@ -225,12 +240,7 @@ inline block_masks scan_partial_block(const char* p, std::size_t width, std::siz
 template <class Word>
 inline bool words_equal_lower(const char* a, const char* b) noexcept
 {
-    Word x;
-    Word y;
-    std::memcpy(&x, a, sizeof(Word));
-    std::memcpy(&y, b, sizeof(Word));
-    constexpr auto fold = static_cast<Word>(0x2020202020202020ull);
-    return (x | fold) == y;
+    return (load<Word>(a) | static_cast<Word>(0x2020202020202020ull)) == load<Word>(b);
 }
 
 inline bool token_equals_lower(std::string_view name, std::string_view lower) noexcept
@@ -312,42 +322,20 @@ constexpr std::size_t max_leading_empty_lines = 4;
 inline bool is_keep_alive(std::string_view value) noexcept
 {
     constexpr std::string_view expected = "keep-alive";
-    if (value.size() != expected.size()) {
-        return false;
-    }
-    std::uint64_t a[2];
-    std::uint64_t b[2];
-    std::memcpy(&a[0], value.data(), 8);
-    std::memcpy(&a[1], value.data() + 2, 8);
-    std::memcpy(&b[0], expected.data(), 8);
-    std::memcpy(&b[1], expected.data() + 2, 8);
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+    return value.size() == expected.size() && words_equal<std::uint64_t>(value.data(), expected.data()) &&
+           words_equal<std::uint64_t>(value.data() + 2, expected.data() + 2);
 }
 
 // "GET " in one 4-byte compare.
 inline bool starts_with_get(std::string_view line) noexcept
 {
-    if (line.size() < 4) {
-        return false;
-    }
-    std::uint32_t word;
-    std::uint32_t expected;
-    std::memcpy(&word, line.data(), 4);
-    std::memcpy(&expected, "GET ", 4);
-    return word == expected;
+    return line.size() >= 4 && words_equal<std::uint32_t>(line.data(), "GET ");
 }
 
 // The version nearly every request carries, in one 8-byte compare.
 inline bool is_http_1_1(std::string_view version) noexcept
 {
-    if (version.size() != 8) {
-        return false;
-    }
-    std::uint64_t word;
-    std::uint64_t expected;
-    std::memcpy(&word, version.data(), 8);
-    std::memcpy(&expected, "HTTP/1.1", 8);
-    return word == expected;
+    return version.size() == 8 && words_equal<std::uint64_t>(version.data(), "HTTP/1.1");
 }
 
 class parse_error_category_impl final : public std::error_category {
