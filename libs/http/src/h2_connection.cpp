@@ -9,8 +9,11 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/write.hpp>
 
 #include <nghttp2/nghttp2.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +41,8 @@ constexpr std::size_t write_batch_limit = 256 * 1024;
 // DATA payloads from this size on are written from the response's memory
 // (NGHTTP2_DATA_FLAG_NO_COPY) instead of being copied into the batch.
 constexpr std::size_t borrow_threshold = 4096;
+// A gather write with more pieces than this goes through Asio's write.
+constexpr std::size_t max_direct_iovecs = 64;
 
 // A wake-up for one waiting coroutine: a timer that never expires on its own
 // and is cancelled to wake the waiter. notify() before wait() is not lost.
@@ -50,7 +55,9 @@ public:
     void notify() noexcept
     {
         signalled_ = true;
-        timer_.cancel();
+        if (waiting_) {
+            timer_.cancel();  // only a waiting coroutine needs the timer's wake-up
+        }
     }
     void reset() noexcept { signalled_ = false; }
     // Waits for notify(); false when `limit` (if non-zero) passed first.
@@ -62,7 +69,9 @@ public:
             } else {
                 timer_.expires_at(asio::steady_timer::time_point::max());
             }
+            waiting_ = true;
             auto [ec] = co_await timer_.async_wait(net::nothrow);
+            waiting_ = false;
             if (!ec && !signalled_) {
                 co_return false;
             }
@@ -74,6 +83,7 @@ public:
 private:
     asio::steady_timer timer_;
     bool signalled_ = false;
+    bool waiting_ = false;
 };
 
 // Allows `burst` events at once and `per_second` on average after that.
@@ -181,43 +191,44 @@ private:
     std::array<std::size_t, classes> count_{};
 };
 
-void* pool_malloc(std::size_t size, void*)
+// The pool comes as nghttp2's mem_user_data: the session's thread's pool,
+// without a thread_local lookup per call.
+void* pool_malloc(std::size_t size, void* pool)
 {
-    return block_pool::local().allocate(size);
+    return static_cast<block_pool*>(pool)->allocate(size);
 }
-void pool_free(void* ptr, void*)
+void pool_free(void* ptr, void* pool)
 {
-    block_pool::local().deallocate(ptr);
+    static_cast<block_pool*>(pool)->deallocate(ptr);
 }
-void* pool_calloc(std::size_t count, std::size_t size, void*)
+void* pool_calloc(std::size_t count, std::size_t size, void* pool)
 {
     if (size != 0 && count > SIZE_MAX / size) {
         return nullptr;
     }
-    void* p = block_pool::local().allocate(count * size);
+    void* p = static_cast<block_pool*>(pool)->allocate(count * size);
     if (p != nullptr) {
         std::memset(p, 0, count * size);
     }
     return p;
 }
-void* pool_realloc(void* ptr, std::size_t size, void*)
+void* pool_realloc(void* ptr, std::size_t size, void* pool)
 {
+    auto& blocks = *static_cast<block_pool*>(pool);
     if (ptr == nullptr) {
-        return block_pool::local().allocate(size);
+        return blocks.allocate(size);
     }
     const std::size_t had = block_pool::capacity(ptr);
     if (size <= had && had <= 4 * size + block_pool::granule) {
         return ptr;
     }
-    void* bigger = block_pool::local().allocate(size);
+    void* bigger = blocks.allocate(size);
     if (bigger != nullptr) {
         std::memcpy(bigger, ptr, std::min(had, size));
-        block_pool::local().deallocate(ptr);
+        blocks.deallocate(ptr);
     }
     return bigger;
 }
-
-nghttp2_mem pool_mem{nullptr, pool_malloc, pool_free, pool_calloc, pool_realloc};
 
 std::string_view view(nghttp2_rcbuf* buffer) noexcept
 {
@@ -243,15 +254,11 @@ public:
     {
         nghttp2_nv nv = make_nv(name, value);
         nv.flags = flags;
-        if (size_ < inline_.size()) {
-            inline_[size_] = nv;
+        if (size_ < inline_.size()) [[likely]] {
+            inline_[size_++] = nv;
         } else {
-            if (more_.empty()) {
-                more_.assign(inline_.begin(), inline_.end());
-            }
-            more_.push_back(nv);
+            add_more(nv);
         }
-        ++size_;
     }
     // Serialized field lines ("Name: value\r\n"...), without the fields
     // HTTP/2 does not allow (connection-specific, RFC 9113 8.2.2).
@@ -280,6 +287,15 @@ public:
     std::size_t size() const noexcept { return size_; }
 
 private:
+    void add_more(const nghttp2_nv& nv)
+    {
+        if (more_.empty()) {
+            more_.assign(inline_.begin(), inline_.end());
+        }
+        more_.push_back(nv);
+        ++size_;
+    }
+
     std::array<nghttp2_nv, 32> inline_;
     std::vector<nghttp2_nv> more_;
     std::size_t size_ = 0;
@@ -474,7 +490,7 @@ private:
     void launch_ready();
     void wake_runner();
     static task<void> run_handlers(connection& c, handler_runner& r);
-    static task<void> run_stream(connection& c, stream_ptr s);
+    static task<void> produce_body(connection& c, h2_stream& s);
     task<void> write_loop();
     task<void> watchdog();
     task<bool> write_batch();
@@ -537,6 +553,7 @@ private:
     void body_done(h2_stream& s);
 
     std::unique_ptr<char[]> in;
+    asio::ip::tcp::socket* plain_ = nullptr;  // the socket when plain TCP without stream timeouts
     asio::steady_timer watchdog_{stream.get_executor()};
     clock::time_point last_read_{};
     clock::time_point write_started_{};
@@ -784,7 +801,10 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
 #ifdef COVET_NGHTTP2_HAS_MAX_CONTINUATIONS
     nghttp2_option_set_max_continuations(option, options.http2.max_continuations);
 #endif
-    const int rv = nghttp2_session_server_new3(&session, callbacks, this, option, &pool_mem);
+    // A session lives on one thread: its blocks come from that thread's pool
+    // (nghttp2 keeps its own copy of `mem`).
+    nghttp2_mem mem{&block_pool::local(), pool_malloc, pool_free, pool_calloc, pool_realloc};
+    const int rv = nghttp2_session_server_new3(&session, callbacks, this, option, &mem);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) {
@@ -827,6 +847,7 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
     // Reads and writes are not timed one by one (a timer per operation costs
     // more than the rest of a small request): the watchdog keeps the deadlines.
     stream.set_timeouts({});
+    plain_ = stream.plain_socket();
     last_read_ = clock::now();
     tasks += 2;
     asio::co_spawn(stream.get_executor(), write_loop(), [](std::exception_ptr) {});
@@ -855,12 +876,24 @@ task<void> connection::run(std::string received, std::unique_ptr<h2_upgrade_requ
         if (nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0) {
             break;
         }
-        auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
-        if (!n) {
-            break;
+        std::size_t got = 0;
+        if (plain_ != nullptr) {
+            // Plain TCP: the socket itself, no stream coroutine frame per read.
+            auto [ec, n] =
+                co_await plain_->async_read_some(asio::buffer(in.get(), read_buffer_size), net::nothrow);
+            if (ec) {
+                break;
+            }
+            got = n;
+        } else {
+            auto n = co_await stream.read_some(asio::buffer(in.get(), read_buffer_size));
+            if (!n) {
+                break;
+            }
+            got = *n;
         }
         last_read_ = clock::now();
-        ok = feed(in.get(), *n);
+        ok = feed(in.get(), got);
     }
 
     // Teardown: cancel the handlers still running, let the writer send what
@@ -1007,7 +1040,48 @@ task<void> connection::run_handlers(connection& c, handler_runner& r)
             s->handler_running = true;
             s->runner = &r;
             ++c.handlers_running_;
-            co_await run_stream(c, std::move(s));
+            // The exchange runs in this frame, not in a coroutine of its own:
+            // one frame less to allocate, start and resume per request.
+            try {
+                request req(s->head, s->body_view(), s->trailer_fields, c.remote);
+                if (s->streamed_request) {
+                    req.attach_body_source(s.get());
+                }
+                // The response is built in the stream (no moves on the way to nghttp2).
+                std::optional<response>& res = s->res;
+                std::exception_ptr failure;
+                try {
+                    res.emplace(co_await (*c.srv.handle)(req));
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+                if (failure) {
+                    res.emplace(s->closed ? response(status::internal_server_error)
+                                          : response_for_exception(failure, req));
+                }
+                c.srv.requests->fetch_add(1, std::memory_order_relaxed);
+                if (c.options.compression.enabled && !s->closed) {
+                    co_await maybe_compress(c.options.compression, req, *res);
+                }
+                if (!s->closed && !c.dead) {
+                    if (res->upgrade() != nullptr) {
+                        // RFC 9113 8.6: no Upgrade in HTTP/2.
+                        res.emplace(response::static_text("Upgrade is not supported over HTTP/2\n",
+                                                          status::bad_request));
+                    }
+                    c.submit(*s);
+                    if (s->kind == body_kind::streamed) {
+                        co_await produce_body(c, *s);
+                    }
+                }
+            } catch (...) {
+                // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
+            }
+            s->handler_running = false;
+            s->runner = nullptr;
+            --c.handlers_running_;
+            c.release_body(*s);
+            s = stream_ptr();
             if (r.cancelled) {
                 r.cancelled = false;
                 co_await asio::this_coro::reset_cancellation_state();
@@ -1025,63 +1099,26 @@ task<void> connection::run_handlers(connection& c, handler_runner& r)
     c.task_finished();
 }
 
-task<void> connection::run_stream(connection& c, stream_ptr s)
+// Runs a streamed body's producer after the head went out, then ends the
+// body (or resets the stream when the producer failed).
+task<void> connection::produce_body(connection& c, h2_stream& s)
 {
+    std::exception_ptr producer_failure;
     try {
-        request req(s->head, s->body_view(), s->trailer_fields, c.remote);
-        if (s->streamed_request) {
-            req.attach_body_source(s.get());
-        }
-        // The response is built in the stream (no moves on the way to nghttp2).
-        std::optional<response>& res = s->res;
-        std::exception_ptr failure;
-        try {
-            res.emplace(co_await (*c.srv.handle)(req));
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (failure) {
-            res.emplace(s->closed ? response(status::internal_server_error)
-                                  : response_for_exception(failure, req));
-        }
-        c.srv.requests->fetch_add(1, std::memory_order_relaxed);
-        if (c.options.compression.enabled && !s->closed) {
-            co_await maybe_compress(c.options.compression, req, *res);
-        }
-        if (!s->closed && !c.dead) {
-            if (res->upgrade() != nullptr) {
-                // RFC 9113 8.6: no Upgrade in HTTP/2.
-                res.emplace(
-                    response::static_text("Upgrade is not supported over HTTP/2\n", status::bad_request));
-            }
-            c.submit(*s);
-            if (s->kind == body_kind::streamed) {
-                std::exception_ptr producer_failure;
-                try {
-                    co_await (*s->res->streamed())(*s);
-                } catch (...) {
-                    producer_failure = std::current_exception();
-                }
-                if (!s->closed && !c.dead) {
-                    if (producer_failure) {
-                        // The head is gone already: reset the stream, an honest unfinished body.
-                        nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, s->id,
-                                                  NGHTTP2_INTERNAL_ERROR);
-                    } else {
-                        s->producer_done = true;
-                        nghttp2_session_resume_data(c.session, s->id);
-                    }
-                    c.writer_wake.notify();
-                }
-            }
-        }
+        co_await (*s.res->streamed())(s);
     } catch (...) {
-        // Cancelled (RST_STREAM, connection gone) or out of memory: the stream ends here.
+        producer_failure = std::current_exception();
     }
-    s->handler_running = false;
-    s->runner = nullptr;
-    --c.handlers_running_;
-    c.release_body(*s);
+    if (!s.closed && !c.dead) {
+        if (producer_failure) {
+            // The head is gone already: reset the stream, an honest unfinished body.
+            nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+        } else {
+            s.producer_done = true;
+            nghttp2_session_resume_data(c.session, s.id);
+        }
+        c.writer_wake.notify();
+    }
 }
 
 void connection::submit(h2_stream& s)
@@ -1096,7 +1133,8 @@ void connection::submit(h2_stream& s)
     // nghttp2 copies the fields into its frame queue, except those flagged
     // NO_COPY: lower-case literal names, and values in the stream (a stale
     // queued HEADERS frame of a closed stream is dropped without being
-    // read), the server options, or the per-thread Date buffer.
+    // read), the server options, static content types, or the per-thread
+    // Date buffer.
     constexpr std::uint8_t no_copy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
     nv_list nv;
     nv.add(":status", std::string_view(s.status_text.data(), 3), no_copy);
@@ -1105,7 +1143,8 @@ void connection::submit(h2_stream& s)
     }
     nv.add("date", http_date(), no_copy);
     if (!res.content_type().empty()) {
-        nv.add("content-type", res.content_type(), NGHTTP2_NV_FLAG_NO_COPY_NAME);
+        // Content types are static strings (response::set_content_type()).
+        nv.add("content-type", res.content_type(), no_copy);
     }
     nv.add_lines(res.header_lines());
 
@@ -1272,9 +1311,49 @@ task<bool> connection::write_gathered()
     if (gather_.empty()) {
         co_return true;
     }
-    auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+    bool ok = true;
+    if (plain_ != nullptr) {
+        // Plain TCP: one sendmsg(2) straight away (a batch usually fits in the
+        // socket buffer); only what it did not take goes through Asio's write.
+        std::size_t first = 0;
+        if (gather_.size() <= max_direct_iovecs) {
+            std::array<iovec, max_direct_iovecs> iov;
+            for (std::size_t i = 0; i < gather_.size(); ++i) {
+                iov[i] = {const_cast<void*>(gather_[i].data()), gather_[i].size()};
+            }
+            msghdr message{};
+            message.msg_iov = iov.data();
+            message.msg_iovlen = gather_.size();
+            ssize_t sent = 0;
+            do {
+                sent = ::sendmsg(plain_->native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+            } while (sent < 0 && errno == EINTR);
+            if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                gather_.clear();
+                co_return false;
+            }
+            // Skip what went out: whole buffers, then the front of a partial one.
+            for (auto left = static_cast<std::size_t>(std::max<ssize_t>(sent, 0)); first < gather_.size();) {
+                if (left < gather_[first].size()) {
+                    gather_[first] += left;
+                    break;
+                }
+                left -= gather_[first].size();
+                ++first;
+            }
+        }
+        if (first < gather_.size()) {
+            const std::span<const asio::const_buffer> rest(gather_.data() + first, gather_.size() - first);
+            auto [ec, n] = co_await asio::async_write(*plain_, rest, net::nothrow);
+            (void)n;
+            ok = !ec;
+        }
+    } else {
+        auto written = co_await stream.write(std::span<const asio::const_buffer>(gather_));
+        ok = written.has_value();
+    }
     gather_.clear();
-    co_return written.has_value();
+    co_return ok;
 }
 
 void connection::close_if_finished() noexcept
@@ -1490,7 +1569,10 @@ int connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
         return 0;
     default: return 0;
     }
-    h2_stream* s = c.find(frame->hd.stream_id);
+    h2_stream* s = c.headers_target_;
+    if (s == nullptr || s->id != frame->hd.stream_id) {
+        s = c.find(frame->hd.stream_id);
+    }
     if (s == nullptr) {
         return 0;
     }

@@ -134,7 +134,8 @@ detail::file_body::~file_body()
 
 response& response::set_file_body(int fd, std::uint64_t offset, std::uint64_t length)
 {
-    file_ = std::make_shared<detail::file_body>(fd, offset, length);
+    detail::response_extras& extras = extras_.get_or_create();
+    extras.file = std::make_shared<detail::file_body>(fd, offset, length);
     owned_ = false;
     borrowed_body_ = {};
     owned_body_.clear();
@@ -169,7 +170,7 @@ response response::static_json(std::string_view body, http::status s)
 response response::stream(stream_producer producer, std::string_view static_content_type)
 {
     response r(status::ok);
-    r.producer_ = std::move(producer);
+    r.extras_.get_or_create().producer = std::move(producer);
     r.set_content_type(static_content_type);
     return r;
 }
@@ -178,7 +179,7 @@ response response::switching_protocols(std::string_view protocol, upgrade_handle
 {
     response r(status::switching_protocols);
     r.add_header("Upgrade", protocol);
-    r.upgrade_ = std::move(handler);
+    r.extras_.get_or_create().upgrade = std::move(handler);
     return r;
 }
 

@@ -163,6 +163,52 @@ struct upgraded_connection {
 /// by then, so captured state must be owned (by value).
 using upgrade_handler = std::function<task<void>(upgraded_connection)>;
 
+namespace detail {
+/// The members most responses leave empty: file bodies, streamed bodies,
+/// upgrades and trailers.
+struct response_extras {
+    std::shared_ptr<file_body> file;
+    stream_producer producer;
+    upgrade_handler upgrade;
+    // Copies of a response share the lines; add_trailer() makes new ones.
+    std::shared_ptr<const std::string> trailers;
+};
+
+/// Owns the response_extras of a response, if it has any. Copying copies
+/// them (a response is a value); moving moves one pointer.
+class extras_box {
+public:
+    extras_box() noexcept = default;
+    extras_box(const extras_box& other) : p_(copy_of(other)) {}
+    extras_box& operator=(const extras_box& other)
+    {
+        if (this != &other) {
+            p_ = copy_of(other);
+        }
+        return *this;
+    }
+    extras_box(extras_box&&) noexcept = default;
+    extras_box& operator=(extras_box&&) noexcept = default;
+    ~extras_box() = default;
+
+    response_extras* get() const noexcept { return p_.get(); }
+    response_extras& get_or_create()
+    {
+        if (!p_) {
+            p_ = std::make_unique<response_extras>();
+        }
+        return *p_;
+    }
+
+private:
+    static std::unique_ptr<response_extras> copy_of(const extras_box& other)
+    {
+        return other.p_ ? std::make_unique<response_extras>(*other.p_) : nullptr;
+    }
+    std::unique_ptr<response_extras> p_;
+};
+}  // namespace detail
+
 class response {
 public:
     response() noexcept = default;
@@ -231,35 +277,55 @@ public:
     {
         auto lines = std::make_shared<std::string>(trailer_lines());
         detail::append_trailer_line(*lines, name, value);
-        trailers_ = std::move(lines);
+        extras_.get_or_create().trailers = std::move(lines);
         return *this;
     }
     /// The serialized trailer field lines ("Name: value\r\n"...), "" if none.
     std::string_view trailer_lines() const noexcept
     {
-        return trailers_ ? std::string_view(*trailers_) : std::string_view{};
+        const detail::response_extras* e = extras_.get();
+        return e != nullptr && e->trailers ? std::string_view(*e->trailers) : std::string_view{};
     }
 
     /// The in-memory body ("" for a file body).
     std::string_view body() const noexcept { return owned_ ? std::string_view(owned_body_) : borrowed_body_; }
     /// Bytes the body has, in memory or in the file.
-    std::uint64_t content_length() const noexcept { return file_ ? file_->length : body().size(); }
+    std::uint64_t content_length() const noexcept
+    {
+        const detail::file_body* f = file();
+        return f != nullptr ? f->length : body().size();
+    }
     /// Sends `length` bytes of the open file `fd` from `offset` (sendfile on
     /// plain TCP). Takes ownership of `fd`.
     response& set_file_body(int fd, std::uint64_t offset, std::uint64_t length);
-    const detail::file_body* file() const noexcept { return file_.get(); }
+    const detail::file_body* file() const noexcept
+    {
+        const detail::response_extras* e = extras_.get();
+        return e != nullptr ? e->file.get() : nullptr;
+    }
     /// The producer of a streamed body, or nullptr.
-    const stream_producer* streamed() const noexcept { return producer_ ? &producer_ : nullptr; }
+    const stream_producer* streamed() const noexcept
+    {
+        const detail::response_extras* e = extras_.get();
+        return e != nullptr && e->producer ? &e->producer : nullptr;
+    }
     /// The upgrade handler of a switching_protocols() response, or nullptr.
-    const upgrade_handler* upgrade() const noexcept { return upgrade_ ? &upgrade_ : nullptr; }
+    const upgrade_handler* upgrade() const noexcept
+    {
+        const detail::response_extras* e = extras_.get();
+        return e != nullptr && e->upgrade ? &e->upgrade : nullptr;
+    }
     /// Moves the upgrade handler out (the server, when it hands the connection over).
-    upgrade_handler take_upgrade() noexcept { return std::move(upgrade_); }
+    upgrade_handler take_upgrade() noexcept
+    {
+        detail::response_extras* e = extras_.get();
+        return e != nullptr ? std::move(e->upgrade) : upgrade_handler{};
+    }
     response& set_body(std::string body)
     {
         owned_body_ = std::move(body);
         owned_ = true;
-        file_.reset();
-        producer_ = nullptr;
+        drop_other_bodies();
         return *this;
     }
     /// `body` must outlive the response's transmission.
@@ -267,25 +333,28 @@ public:
     {
         borrowed_body_ = body;
         owned_ = false;
-        file_.reset();
-        producer_ = nullptr;
+        drop_other_bodies();
         return *this;
     }
 
 private:
+    void drop_other_bodies() noexcept
+    {
+        if (detail::response_extras* e = extras_.get()) {
+            e->file.reset();
+            e->producer = nullptr;
+        }
+    }
+
     http::status status_ = status::ok;
     bool owned_ = false;
     std::string_view content_type_;
     std::string_view borrowed_body_;
     std::string owned_body_;
-    std::shared_ptr<detail::file_body> file_;
-    stream_producer producer_;
-    upgrade_handler upgrade_;
     detail::inline_buffer<192> headers_;
-    // Rare, so a pointer: moving and destroying a response (several times per
-    // request) stays as cheap as without trailers. Copies share the lines;
-    // add_trailer() makes new ones.
-    std::shared_ptr<const std::string> trailers_;
+    // Rare, so behind one pointer: a response is moved and destroyed several
+    // times per request, and each member moved costs.
+    detail::extras_box extras_;
 };
 
 }  // namespace covet::http
