@@ -493,7 +493,11 @@ private:
     static task<void> produce_body(connection& c, h2_stream& s);
     task<void> write_loop();
     task<void> watchdog();
+    // Writes until nghttp2 has nothing more to send (one writer at a time);
+    // false once the connection cannot be written to any more.
     task<bool> write_batch();
+    task<bool> write_all();
+    task<void> flush();
     task<bool> write_gathered();
     void close_if_finished() noexcept;
 
@@ -557,7 +561,8 @@ private:
     asio::steady_timer watchdog_{stream.get_executor()};
     clock::time_point last_read_{};
     clock::time_point write_started_{};
-    bool writing_ = false;
+    bool writing_ = false;            // a write is on the socket (for the write timeout)
+    bool write_in_progress_ = false;  // write_batch() runs, in the writer or a runner
     token_bucket resets_;
     token_bucket control_frames_;
     std::uint32_t continuations_ = 0;
@@ -968,7 +973,9 @@ bool connection::feed(const char* data, std::size_t size)
         }
     }
     launch_ready();
-    writer_wake.notify();
+    if (queue_head_ == queue_.size() || dead) {
+        writer_wake.notify();  // else the runner that empties the queue writes
+    }
     return true;
 }
 
@@ -1086,6 +1093,12 @@ task<void> connection::run_handlers(connection& c, handler_runner& r)
                 r.cancelled = false;
                 co_await asio::this_coro::reset_cancellation_state();
             }
+            // The last handler of the queue writes what the turn produced
+            // (the responses of every stream that ran) in this coroutine:
+            // no wake-up of the writer per turn.
+            if (c.queue_head_ == c.queue_.size() && !c.dead && !c.write_in_progress_) {
+                co_await c.flush();
+            }
         }
         if (c.dead) {
             break;
@@ -1179,7 +1192,11 @@ void connection::submit(h2_stream& s)
     if (rv != 0) {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
     }
-    writer_wake.notify();
+    // The runner writes once its queue is empty; a streamed head goes out
+    // now, before its producer (maybe much later) writes the body.
+    if (s.kind == body_kind::streamed) {
+        writer_wake.notify();
+    }
 }
 
 // The connection's deadlines: the keep-alive timeout when no stream is open
@@ -1227,19 +1244,44 @@ task<void> connection::watchdog()
 task<void> connection::write_loop()
 {
     for (;;) {
-        const bool writable = co_await write_batch();
-        if (!writable || dead) {
-            break;
+        // A runner writing now sends whatever is queued once its write is done.
+        if (!write_in_progress_) {
+            const bool writable = co_await write_batch();
+            if (!writable || dead) {
+                break;
+            }
+            close_if_finished();
         }
-        close_if_finished();
         co_await writer_wake.wait();
     }
     task_finished();
 }
 
-// Writes until nghttp2 has nothing more to send; false once the connection
-// cannot be written to any more.
+task<void> connection::flush()
+{
+    bool writable = false;
+    try {
+        writable = co_await write_batch();
+    } catch (...) {
+        // Out of memory: end the connection rather than leave frames unsent.
+    }
+    if (!writable) {
+        dead = true;
+        stream.close();
+    } else {
+        close_if_finished();
+    }
+}
+
 task<bool> connection::write_batch()
+{
+    write_in_progress_ = true;
+    const bool writable = co_await write_all();
+    write_in_progress_ = false;
+    co_return writable;
+}
+
+task<bool> connection::write_all()
 {
     for (;;) {
         out_.clear();
