@@ -1244,13 +1244,17 @@ task<void> connection::watchdog()
 task<void> connection::write_loop()
 {
     for (;;) {
-        // A runner writing now sends whatever is queued once its write is done.
+        // A runner writing now sends whatever is queued once its write is
+        // done (a last GOAWAY too): then there is nothing to do here.
         if (!write_in_progress_) {
             const bool writable = co_await write_batch();
-            if (!writable || dead) {
+            if (!writable) {
                 break;
             }
             close_if_finished();
+        }
+        if (dead) {
+            break;
         }
         co_await writer_wake.wait();
     }

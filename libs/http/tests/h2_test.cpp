@@ -462,3 +462,33 @@ TEST_CASE("h2: a 10 MiB file and byte ranges, h2c (sendfile) and h2 over TLS (pr
     }
     test_static_files.reset();
 }
+
+TEST_CASE("h2c: a client that half-closes while a runner's write waits on a full socket: the connection ends")
+{
+    // One connection per worker: a second one is served only once the first
+    // connection has really ended (its reader, writer and runners gone).
+    server_options options;
+    options.max_connections_per_worker = 1;
+    h2_server s(options);
+    raw_h2 first(s.port());
+    REQUIRE(first.preface());
+    // SETTINGS_INITIAL_WINDOW_SIZE 2^30: the runner that handles the request
+    // writes the 32 MiB body itself and waits on a full socket.
+    REQUIRE(first.send(raw_h2::make_frame(4, 0, 0, std::string("\0\x04", 2) + raw_h2::u32(1u << 30))));
+    REQUIRE(first.request(1, "/big?n=33554432"));
+    CHECK(first.read_until([](const raw_h2::frame& f) { return f.type == data_frame && f.stream == 1; }));
+    std::this_thread::sleep_for(100ms);
+    // End of input while the write still waits: the reader starts the
+    // teardown, which must not wait for the writer forever.
+    ::shutdown(first.fd, SHUT_WR);
+    bool served = false;
+    for (int attempt = 0; attempt < 30 && !served; ++attempt) {
+        raw_h2 c(s.port());
+        served = c.preface() && c.request(1, "/hello") &&
+                 c.read_until([](const raw_h2::frame& f) { return response_complete(f, 1); }, 200ms);
+        if (!served) {
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+    CHECK(served);
+}
