@@ -356,6 +356,27 @@ void BM_orm_join_builder(benchmark::State& state)
     }(state, db));
 }
 
+// The same join built once (orm::prepared_query) and run with a new id per call.
+void BM_orm_join_prepared(benchmark::State& state)
+{
+    using orm::c;
+    auto db = make_orm_db();
+    const orm::prepared_query<bench::name_and_title> by_user(
+        orm::select<user>()
+            .join<bench::post>(c(&bench::post::user_id) == c(&user::id))
+            .columns(c(&user::name), c(&bench::post::title))
+            .where(c(&user::id) == orm::arg(0)));
+    block_on([](benchmark::State& st, orm::database& d,
+                const orm::prepared_query<bench::name_and_title>& q) -> task<void> {
+        std::int64_t id = 0;
+        const collect_scope measured;
+        for (auto _ : st) {
+            auto out = co_await d.fetch(q, id++ % rows + 1);
+            benchmark::DoNotOptimize(out);
+        }
+    }(state, db, by_user));
+}
+
 }  // namespace
 
 // 100 posts and their authors: one extra statement (eager loading) against
@@ -425,6 +446,7 @@ int main(int argc, char** argv)
         {"BM_raw_join", BM_raw_join, 0},
         {"BM_orm_join_raw_sql", BM_orm_join_raw_sql, 0},
         {"BM_orm_join_builder", BM_orm_join_builder, 0},
+        {"BM_orm_join_prepared", BM_orm_join_prepared, 0},
         {"BM_orm_100_posts_with_authors_eager", BM_orm_100_posts_with_authors_eager, 0},
         {"BM_orm_100_posts_with_authors_n_plus_1", BM_orm_100_posts_with_authors_n_plus_1, 0},
     };

@@ -13,9 +13,12 @@
 #include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,7 +29,25 @@ namespace covet::orm {
 namespace detail {
 // Stands for "the next parameter" inside fragments; numbered $1..$N at build().
 inline constexpr char param_marker = '\x01';
+
+// The parameter standing for argument N of a prepared_query: an empty span
+// at argument_slots + N (one address per N, recognised by prepared_query).
+inline constexpr std::size_t max_arguments = 32;
+inline constexpr std::byte argument_slots[max_arguments]{};
 }  // namespace detail
+
+/// Argument `index` (from 0) of a prepared_query, in place of a value:
+/// c(&user::id) == arg(0). A query with arguments runs only prepared.
+struct argument {
+    std::size_t index;
+};
+inline argument arg(std::size_t index)
+{
+    if (index >= detail::max_arguments) {
+        throw error(errc::invalid_argument, "42P02", "covet::orm: at most 32 prepared query arguments");
+    }
+    return {index};
+}
 
 /// A SQL fragment with its parameters (owned).
 struct expr {
@@ -114,7 +135,11 @@ struct column {
         append_qualified(e.sql);
         e.sql += op;
         e.sql += detail::param_marker;
-        e.params.push_back(to_value_owned(v));
+        if constexpr (std::is_same_v<V, argument>) {
+            e.params.emplace_back(std::span<const std::byte>(detail::argument_slots + v.index, 0));
+        } else {
+            e.params.push_back(to_value_owned(v));
+        }
         return e;
     }
 };
@@ -148,6 +173,11 @@ column<T, M> c(M T::*member)
     requires bindable<V> expr operator op(const column<T, M>& col, const V& v) \
     {                                                                          \
         return col.binary(sqlop, v);                                           \
+    }                                                                          \
+    template <class T, class M>                                                \
+    expr operator op(const column<T, M>& col, argument a)                      \
+    {                                                                          \
+        return col.binary(sqlop, a);                                           \
     }                                                                          \
     template <class T, class M, class U, class N>                              \
     expr operator op(const column<T, M>& a, const column<U, N>& b)             \
@@ -307,7 +337,7 @@ struct statement {
 template <model T>
 class select_query {
 public:
-    select_query& where(expr condition)
+    select_query& where(expr condition) &
     {
         if (where_.empty()) {
             where_ = std::move(condition);
@@ -317,47 +347,47 @@ public:
         return *this;
     }
     template <class... Orders>
-    select_query& order_by(Orders... orders)
+    select_query& order_by(Orders... orders) &
     {
         (append_listed(order_, orders.sql), ...);
         return *this;
     }
-    select_query& limit(std::int64_t n)
+    select_query& limit(std::int64_t n) &
     {
         limit_ = n;
         return *this;
     }
-    select_query& offset(std::int64_t n)
+    select_query& offset(std::int64_t n) &
     {
         offset_ = n;
         return *this;
     }
     template <class... Columns>
-    select_query& group_by(const Columns&... cols)
+    select_query& group_by(const Columns&... cols) &
     {
         (append_listed(group_, cols.qualified()), ...);
         return *this;
     }
-    select_query& having(expr condition)
+    select_query& having(expr condition) &
     {
         having_ = std::move(condition);
         return *this;
     }
     /// INNER JOIN "U's table" ON condition.
     template <model U>
-    select_query& join(expr on)
+    select_query& join(expr on) &
     {
         return add_join<U>(" JOIN ", std::move(on));
     }
     template <model U>
-    select_query& left_join(expr on)
+    select_query& left_join(expr on) &
     {
         return add_join<U>(" LEFT JOIN ", std::move(on));
     }
     /// Selects these columns / aggregates instead of all of T's columns
     /// (map the result with db.fetch<Row>(q)).
     template <class... Selections>
-    select_query& columns(Selections&&... s)
+    select_query& columns(Selections&&... s) &
     {
         columns_.clear();
         column_params_.clear();
@@ -368,7 +398,7 @@ public:
     /// Eager-loads these relations (COVET_RELATIONS) of the rows db.all() and
     /// db.first() return: one extra statement per relation for all rows.
     template <class... M>
-    select_query& with(M T::*... members)
+    select_query& with(M T::*... members) &
     {
         static_assert(has_relations<T>, "with(): declare the model's relations with COVET_RELATIONS");
         if constexpr (has_relations<T>) {
@@ -377,6 +407,43 @@ public:
             (eager_.push_back(detail::relation_index(members)), ...);
         }
         return *this;
+    }
+
+    // The same on a temporary (select<T>().where(...)...): the query moves
+    // along the chain instead of being copied into the variable at its end.
+    select_query&& where(expr condition) && { return std::move(where(std::move(condition))); }
+    template <class... Orders>
+    select_query&& order_by(Orders... orders) &&
+    {
+        return std::move(order_by(std::move(orders)...));
+    }
+    select_query&& limit(std::int64_t n) && { return std::move(limit(n)); }
+    select_query&& offset(std::int64_t n) && { return std::move(offset(n)); }
+    template <class... Columns>
+    select_query&& group_by(const Columns&... cols) &&
+    {
+        return std::move(group_by(cols...));
+    }
+    select_query&& having(expr condition) && { return std::move(having(std::move(condition))); }
+    template <model U>
+    select_query&& join(expr on) &&
+    {
+        return std::move(join<U>(std::move(on)));
+    }
+    template <model U>
+    select_query&& left_join(expr on) &&
+    {
+        return std::move(left_join<U>(std::move(on)));
+    }
+    template <class... Selections>
+    select_query&& columns(Selections&&... s) &&
+    {
+        return std::move(columns(std::forward<Selections>(s)...));
+    }
+    template <class... M>
+    select_query&& with(M T::*... members) &&
+    {
+        return std::move(with(members...));
     }
     /// The relations to load (positions in relations_of<T>).
     const std::vector<std::size_t>& eager() const noexcept { return eager_; }
@@ -496,5 +563,74 @@ select_query<T> select()
 {
     return {};
 }
+
+/// A select built once (its SQL text and constant parameters) and run many
+/// times with new values for its arg(N) placeholders, mapped into Row:
+///   const orm::prepared_query<name_and_title> by_user(
+///       select<user>().join<post>(c(&post::user_id) == c(&user::id))
+///           .columns(c(&user::name), c(&post::title)).where(c(&user::id) == orm::arg(0)));
+///   auto rows = co_await db.fetch(by_user, id);
+/// Saves building the query per call; the statement cache finds its SQL by address.
+template <class Row>
+class prepared_query {
+public:
+    template <model T>
+    explicit prepared_query(const select_query<T>& q)
+        : built_(q.build()), positional_(std::is_same_v<Row, T> && q.selects_model_columns())
+    {
+        for (std::size_t i = 0; i < built_.params.size(); ++i) {
+            if (const auto* s = std::get_if<std::span<const std::byte>>(&built_.params[i])) {
+                const std::byte* at = s->data();
+                if (s->empty() && at >= detail::argument_slots &&
+                    at < detail::argument_slots + detail::max_arguments) {
+                    const auto index = static_cast<std::size_t>(at - detail::argument_slots);
+                    argument_of_.push_back({i, index});
+                    arguments_ = std::max(arguments_, index + 1);
+                }
+            }
+        }
+    }
+
+    const std::string& sql() const noexcept { return built_.sql; }
+    /// The number of arguments a run takes (the highest arg(N) + 1).
+    std::size_t arguments() const noexcept { return arguments_; }
+    /// The statement selects Row's columns in declaration order.
+    bool positional() const noexcept { return positional_; }
+
+    /// The parameters with `given` in the argument places, as views (of the
+    /// query's own values and of `given`'s). `out` has room for params().size().
+    void bind(std::span<value> out, std::span<const value> given) const
+    {
+        if (given.size() != arguments_) {
+            throw error(errc::invalid_argument, "08P01",
+                        "covet::orm: prepared query run with " + std::to_string(given.size()) +
+                            " arguments, it takes " + std::to_string(arguments_));
+        }
+        for (std::size_t i = 0; i < built_.params.size(); ++i) {
+            const value& p = built_.params[i];
+            if (const auto* text = std::get_if<std::string>(&p)) {
+                out[i] = std::string_view(*text);
+            } else if (const auto* bytes = std::get_if<blob>(&p)) {
+                out[i] = std::span<const std::byte>(*bytes);
+            } else {
+                out[i] = p;
+            }
+        }
+        for (const auto& [position, index] : argument_of_) {
+            out[position] = given[index];
+        }
+    }
+    std::size_t parameter_count() const noexcept { return built_.params.size(); }
+
+private:
+    struct argument_place {
+        std::size_t position;  // in built_.params
+        std::size_t index;     // arg(index)
+    };
+    statement built_;
+    std::vector<argument_place> argument_of_;
+    std::size_t arguments_ = 0;
+    bool positional_ = false;
+};
 
 }  // namespace covet::orm
