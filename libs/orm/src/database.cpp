@@ -95,7 +95,10 @@ struct database::state {
         } else if (auto idle = pool.try_acquire()) {
             h = std::move(*idle);
         } else {
+            // While someone waits here, statements run inline give the kept connection back.
+            waiting.fetch_add(1, std::memory_order_relaxed);
             auto r = co_await pool.acquire();
+            waiting.fetch_sub(1, std::memory_order_relaxed);
             if (!r) {
                 throw_acquire_error(r.error());
             }
@@ -119,8 +122,8 @@ struct database::state {
             ~unlock() { flag.store(false, std::memory_order_release); }
         } guard{kept_busy};
         if (!kept) {
-            if (closed.load(std::memory_order_relaxed)) {
-                return false;
+            if (closed.load(std::memory_order_relaxed) || waiting.load(std::memory_order_relaxed) > 0) {
+                return false;  // a waiter for the pool goes first
             }
             auto idle = pool.try_acquire();
             if (!idle) {
@@ -138,8 +141,13 @@ struct database::state {
             if (!c.healthy()) {
                 kept->mark_broken();
                 kept.reset();
+            } else if (waiting.load(std::memory_order_relaxed) > 0) {
+                kept.reset();
             }
             throw;
+        }
+        if (waiting.load(std::memory_order_relaxed) > 0) {
+            kept.reset();  // back to the pool, which hands it to the waiter
         }
         return true;
     }
@@ -208,6 +216,7 @@ struct database::state {
     connection_pool pool;
     std::atomic<bool> kept_busy{false};
     std::atomic<bool> closed{false};
+    std::atomic<int> waiting{0};                  // callers in pool.acquire()
     std::optional<connection_pool::handle> kept;  // after the pool: released into it first
     std::mutex error_mutex;
     std::string last_error;

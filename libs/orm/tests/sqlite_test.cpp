@@ -329,7 +329,7 @@ TEST_CASE("the query builder: where, order, limit, like, in, null, joins, aggreg
     }());
 }
 
-TEST_CASE("a prepared query runs with new arguments; arguments mix with constant parameters")
+TEST_CASE("a prepared query runs with new arguments, mixed with constant parameters")
 {
     auto db = orm::database::open("sqlite::memory:");
     block_on([&]() -> task<void> {
@@ -411,28 +411,38 @@ TEST_CASE("an in-memory database keeps its connection between statements, hands 
         auto q = orm::select<user>().where(c(&user::id) == id).limit(1);
         CHECK(co_await db.count(q) == 1);
     }());
-    // Several threads share the one connection, one statement at a time.
-    std::vector<std::thread> threads;
+    // Runtime workers share the one connection, one statement at a time; worker 0
+    // also takes it for transactions (the others then wait in the pool).
+    covet::net::runtime rt({.threads = 3, .handle_signals = false});
     std::atomic<int> done{0};
-    for (int t = 0; t < 3; ++t) {
-        threads.emplace_back([&db, &done] {
-            block_on([](orm::database& d, std::atomic<int>& count) -> task<void> {
-                for (int i = 0; i < 200; ++i) {
-                    const auto row = user{.name = "t"};
-                    co_await d.insert(row);
-                    auto n = co_await d.query_one<std::int64_t>("SELECT COUNT(*) FROM users");
-                    CHECK(n.value_or(0) >= 2);
+    for (std::size_t w = 0; w < rt.size(); ++w) {
+        rt.spawn(w, [](orm::database& d, std::atomic<int>& finished, std::size_t worker) -> task<void> {
+            for (int i = 0; i < 200; ++i) {
+                const auto row = user{.name = "w" + std::to_string(worker)};
+                co_await d.insert(row);
+                auto n = co_await d.query_one<std::int64_t>("SELECT COUNT(*) FROM users");
+                CHECK(n.value_or(0) >= 2);
+                if (worker == 0 && i % 50 == 0) {
+                    auto tx = co_await d.begin();
+                    const auto in_tx = user{.name = "tx"};
+                    co_await tx.insert(in_tx);
+                    co_await tx.commit();
                 }
-                ++count;
-            }(db, done));
-        });
+            }
+            ++finished;
+        }(db, done, w));
     }
-    for (auto& th : threads) {
-        th.join();
-    }
+    std::thread stopper([&] {
+        for (int i = 0; i < 2000 && done < 3; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        rt.request_stop();
+    });
+    rt.run();
+    stopper.join();
     CHECK(done == 3);
     block_on([&]() -> task<void> {
-        CHECK(co_await db.count(orm::select<user>()) == 601);
+        CHECK(co_await db.count(orm::select<user>()) == 605);
         db.close();
         CHECK(db.pool_stats().in_use == 0);
         bool refused = false;

@@ -14,6 +14,7 @@
 #include <covet/orm/value.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -57,11 +58,30 @@ struct expr {
     bool empty() const noexcept { return sql.empty(); }
 };
 
+namespace detail {
+// "table"."column" of each of T's columns, built once.
+template <model T>
+std::string_view qualified_column(std::size_t index)
+{
+    static const auto names = [] {
+        std::array<std::string, column_count<T>> out;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            append_identifier(out[i], model_of<T>.table);
+            out[i] += '.';
+            append_identifier(out[i], column_names<T>[i]);
+        }
+        return out;
+    }();
+    return names[index];
+}
+}  // namespace detail
+
 /// A reference to a model column: c(&user::age).
 template <class T, class M>
 struct column {
     std::string_view table;
     std::string_view name;
+    std::string_view quoted;  ///< "table"."name" (from c(); built here when empty)
 
     /// "table"."name"
     std::string qualified() const
@@ -73,6 +93,10 @@ struct column {
     }
     void append_qualified(std::string& out) const
     {
+        if (!quoted.empty()) {
+            out += quoted;
+            return;
+        }
         append_identifier(out, table);
         out += '.';
         append_identifier(out, name);
@@ -164,7 +188,8 @@ inline std::string escape_like(std::string_view text, char escape = '\\')
 template <model T, class M>
 column<T, M> c(M T::*member)
 {
-    return {model_of<T>.table, column_name<T>(member)};
+    const std::size_t index = column_index<T>(member);
+    return {model_of<T>.table, column_names<T>[index], detail::qualified_column<T>(index)};
 }
 
 // Comparisons: column op value (a parameter) and column op column.
@@ -288,16 +313,6 @@ selection max(const column<T, M>& col)
 }
 
 namespace detail {
-template <class T>
-selection to_selection(T&& s)
-{
-    if constexpr (std::is_same_v<std::decay_t<T>, selection>) {
-        return std::forward<T>(s);
-    } else {
-        return sel(s);
-    }
-}
-
 /// Replaces the parameter markers by $first, $first+1, ...
 std::string number_params(std::string_view sql, std::size_t first = 1);
 /// Appends `fragment` with its markers numbered $next, $next+1, ... (advances next).
@@ -391,7 +406,7 @@ public:
     {
         columns_.clear();
         column_params_.clear();
-        (add_column(detail::to_selection(std::forward<Selections>(s))), ...);
+        (add_column(std::forward<Selections>(s)), ...);
         return *this;
     }
 
@@ -537,6 +552,14 @@ private:
             list += ", ";
         }
         list += item;
+    }
+    template <class U, class N>
+    void add_column(const column<U, N>& col)
+    {
+        if (!columns_.empty()) {
+            columns_ += ", ";
+        }
+        col.append_qualified(columns_);
     }
     void add_column(selection s)
     {
