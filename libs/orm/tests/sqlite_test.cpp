@@ -94,6 +94,19 @@ struct temp_dir : covet::testing::temp_dir {
     std::string url(std::string_view file) const { return "sqlite://" + (path / file).string(); }
 };
 
+// Runs the runtime until `done` reaches `expected` (or 20 s pass), then stops it.
+void run_until(covet::net::runtime& rt, const std::atomic<int>& done, int expected)
+{
+    std::thread stopper([&] {
+        for (int i = 0; i < 2000 && done < expected; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        rt.request_stop();
+    });
+    rt.run();
+    stopper.join();
+}
+
 // Values that would break SQL if they were ever spliced into the text.
 const std::vector<std::string> hostile = {
     "O'Brien",
@@ -432,14 +445,7 @@ TEST_CASE("an in-memory database keeps its connection between statements, hands 
             ++finished;
         }(db, done, w));
     }
-    std::thread stopper([&] {
-        for (int i = 0; i < 2000 && done < 3; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        rt.request_stop();
-    });
-    rt.run();
-    stopper.join();
+    run_until(rt, done, 3);
     CHECK(done == 3);
     block_on([&]() -> task<void> {
         CHECK(co_await db.count(orm::select<user>()) == 605);
@@ -780,14 +786,7 @@ TEST_CASE("file databases serve concurrent callers from several connections")
             ++finished;
         }(db, done, w));
     }
-    std::thread stopper([&] {
-        for (int i = 0; i < 2000 && done < 2; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        rt.request_stop();
-    });
-    rt.run();
-    stopper.join();
+    run_until(rt, done, 2);
     CHECK(done == 2);
     CHECK(block_on(db.count(orm::select<user>())) == 100);
 }
