@@ -383,6 +383,10 @@ TEST_CASE("a prepared query runs with new arguments, mixed with constant paramet
         }
         CHECK(refused);
         CHECK_THROWS_AS(orm::arg(32), orm::error);
+        // Placeholders outside a prepared_query are refused, not bound as empty values.
+        const auto unprepared = orm::select<user>().where(c(&user::id) == orm::arg(0));
+        CHECK_THROWS_AS(unprepared.build(), orm::error);
+        CHECK_THROWS_AS(unprepared.build_with("COUNT(*)"), orm::error);
 
         // The model's own columns map by position; the same query object runs in a transaction.
         const orm::prepared_query<user> older(

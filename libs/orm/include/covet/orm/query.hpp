@@ -35,6 +35,28 @@ inline constexpr char param_marker = '\x01';
 // at argument_slots + N (one address per N, recognised by prepared_query).
 inline constexpr std::size_t max_arguments = 32;
 inline constexpr std::byte argument_slots[max_arguments]{};
+
+// The arg(N) a parameter stands for, or max_arguments for a value.
+inline std::size_t argument_index(const value& v) noexcept
+{
+    if (const auto* s = std::get_if<std::span<const std::byte>>(&v)) {
+        if (s->empty() && s->data() >= argument_slots && s->data() < argument_slots + max_arguments) {
+            return static_cast<std::size_t>(s->data() - argument_slots);
+        }
+    }
+    return max_arguments;
+}
+
+// Built SQL with arg(N) placeholders runs only through a prepared_query.
+inline void refuse_arguments(const std::vector<value>& params)
+{
+    for (const value& p : params) {
+        if (argument_index(p) < max_arguments) {
+            throw error(errc::invalid_argument, "08P01",
+                        "covet::orm: a query with arg() placeholders runs through prepared_query");
+        }
+    }
+}
 }  // namespace detail
 
 /// Argument `index` (from 0) of a prepared_query, in place of a value:
@@ -464,6 +486,8 @@ public:
     const std::vector<std::size_t>& eager() const noexcept { return eager_; }
 
     /// The statement with the chosen columns (all of T's by default).
+    /// Throws invalid_argument when the query has arg(N) placeholders (run
+    /// those through prepared_query).
     statement build() const
     {
         return build_with(columns_.empty() ? all_columns() : columns_, column_params_);
@@ -472,6 +496,21 @@ public:
     /// One pass: fragments are appended with their markers numbered in text
     /// order, which is the order of their parameters.
     statement build_with(std::string_view select_list, const std::vector<value>& select_params = {}) const
+    {
+        statement out = build_unchecked(select_list, select_params);
+        detail::refuse_arguments(out.params);
+        return out;
+    }
+
+    const expr& condition() const noexcept { return where_; }
+    /// True unless columns(...) replaced the model's own columns.
+    bool selects_model_columns() const noexcept { return columns_.empty(); }
+
+private:
+    template <class Row>
+    friend class prepared_query;
+
+    statement build_unchecked(std::string_view select_list, const std::vector<value>& select_params) const
     {
         statement out;
         std::string& sql = out.sql;
@@ -519,11 +558,6 @@ public:
         return out;
     }
 
-    const expr& condition() const noexcept { return where_; }
-    /// True unless columns(...) replaced the model's own columns.
-    bool selects_model_columns() const noexcept { return columns_.empty(); }
-
-private:
     static const std::string& all_columns()
     {
         static const std::string columns = [] {
@@ -599,17 +633,14 @@ class prepared_query {
 public:
     template <model T>
     explicit prepared_query(const select_query<T>& q)
-        : built_(q.build()), positional_(std::is_same_v<Row, T> && q.selects_model_columns())
+        : built_(q.build_unchecked(q.columns_.empty() ? q.all_columns() : q.columns_, q.column_params_)),
+          positional_(std::is_same_v<Row, T> && q.selects_model_columns())
     {
         for (std::size_t i = 0; i < built_.params.size(); ++i) {
-            if (const auto* s = std::get_if<std::span<const std::byte>>(&built_.params[i])) {
-                const std::byte* at = s->data();
-                if (s->empty() && at >= detail::argument_slots &&
-                    at < detail::argument_slots + detail::max_arguments) {
-                    const auto index = static_cast<std::size_t>(at - detail::argument_slots);
-                    argument_of_.push_back({i, index});
-                    arguments_ = std::max(arguments_, index + 1);
-                }
+            const std::size_t index = detail::argument_index(built_.params[i]);
+            if (index < detail::max_arguments) {
+                argument_of_.push_back({i, index});
+                arguments_ = std::max(arguments_, index + 1);
             }
         }
     }
