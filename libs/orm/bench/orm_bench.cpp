@@ -1,14 +1,25 @@
 // covet::orm vs raw sqlite3 prepared statements in the same binary, SQLite in
 // memory, 10,000 users with one post each. Each ORM case does what the raw case
 // does (same SQL shape, rows read into the same struct); the target is ORM
-// <= 1.15x raw.
+// <= 1.15x raw. Under callgrind only the measured loops are collected, with a
+// fixed iteration count:
+//   COVET_BENCH_ITERATIONS=20000 valgrind --tool=callgrind --collect-atstart=no
+//       build/release/libs/orm/covet_orm_bench --benchmark_filter='^BM_orm_update$'
+// (instructions per operation = Ir / 20000).
 #include <covet/net/spawn.hpp>
 #include <covet/orm/orm.hpp>
 
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -58,6 +69,14 @@ using bench::user;
 namespace orm = covet::orm;
 using covet::task;
 using covet::net::block_on;
+
+// Collects instructions (under callgrind) from the first to the last iteration of a loop.
+struct collect_scope {
+    collect_scope() { CALLGRIND_TOGGLE_COLLECT; }
+    ~collect_scope() { CALLGRIND_TOGGLE_COLLECT; }
+    collect_scope(const collect_scope&) = delete;
+    collect_scope& operator=(const collect_scope&) = delete;
+};
 
 constexpr int rows = 10'000;
 constexpr int delete_rows = 100'000;
@@ -128,6 +147,7 @@ void BM_raw_select_by_pk(benchmark::State& state)
     raw_db r;
     auto* st = r.prepare("SELECT id, name, age, email FROM users WHERE id = ?");
     std::int64_t id = 0;
+    const collect_scope measured;
     for (auto _ : state) {
         sqlite3_bind_int64(st, 1, id++ % rows + 1);
         std::optional<user> out;
@@ -151,6 +171,7 @@ void BM_raw_insert(benchmark::State& state)
     raw_db r;
     auto* st = r.prepare("INSERT INTO users (name, age, email) VALUES (?, ?, ?)");
     const user u{0, "new user", 33, "new@example.com"};
+    const collect_scope measured;
     for (auto _ : state) {
         sqlite3_bind_text(st, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
         sqlite3_bind_int(st, 2, *u.age);
@@ -166,6 +187,7 @@ void BM_raw_update(benchmark::State& state)
     raw_db r;
     auto* st = r.prepare("UPDATE users SET name = ?, age = ?, email = ? WHERE id = ?");
     user u{0, "renamed", 44, "renamed@example.com"};
+    const collect_scope measured;
     for (auto _ : state) {
         u.id = u.id % rows + 1;
         sqlite3_bind_text(st, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
@@ -184,6 +206,7 @@ void BM_raw_delete(benchmark::State& state)
     r.exec(seed_sql(delete_rows, rows + 1));
     auto* st = r.prepare("DELETE FROM users WHERE id = ?");
     std::int64_t id = rows;
+    const collect_scope measured;
     for (auto _ : state) {
         sqlite3_bind_int64(st, 1, ++id);
         sqlite3_step(st);
@@ -199,6 +222,7 @@ void BM_raw_join(benchmark::State& state)
         "SELECT users.name, posts.title FROM users JOIN posts ON posts.user_id = users.id WHERE users.id = "
         "?");
     std::int64_t id = 0;
+    const collect_scope measured;
     for (auto _ : state) {
         sqlite3_bind_int64(st, 1, id++ % rows + 1);
         std::vector<bench::name_and_title> out;
@@ -236,6 +260,7 @@ void BM_orm_select_by_pk(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = 0;
+        const collect_scope measured;
         for (auto _ : st) {
             auto u = co_await d.find<user>(id++ % rows + 1);
             benchmark::DoNotOptimize(u);
@@ -249,6 +274,7 @@ void BM_orm_select_by_pk_per_thread(benchmark::State& state)
     auto db = make_orm_db(0, covet::pool::mode::per_thread);
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = 0;
+        const collect_scope measured;
         for (auto _ : st) {
             auto u = co_await d.find<user>(id++ % rows + 1);
             benchmark::DoNotOptimize(u);
@@ -261,6 +287,7 @@ void BM_orm_insert(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         const user u{0, "new user", 33, "new@example.com"};
+        const collect_scope measured;
         for (auto _ : st) {
             auto id = co_await d.insert(u);
             benchmark::DoNotOptimize(id);
@@ -273,6 +300,7 @@ void BM_orm_update(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         user u{0, "renamed", 44, "renamed@example.com"};
+        const collect_scope measured;
         for (auto _ : st) {
             u.id = u.id % rows + 1;
             auto n = co_await d.update(u);
@@ -286,6 +314,7 @@ void BM_orm_delete(benchmark::State& state)
     auto db = make_orm_db(delete_rows);
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = rows;
+        const collect_scope measured;
         for (auto _ : st) {
             auto n = co_await d.remove<user>(++id);
             benchmark::DoNotOptimize(n);
@@ -298,6 +327,7 @@ void BM_orm_join_raw_sql(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = 0;
+        const collect_scope measured;
         for (auto _ : st) {
             auto out = co_await d.query<bench::name_and_title>(
                 "SELECT users.name, posts.title FROM users JOIN posts ON posts.user_id = users.id WHERE "
@@ -314,6 +344,7 @@ void BM_orm_join_builder(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t id = 0;
+        const collect_scope measured;
         for (auto _ : st) {
             auto q = orm::select<user>()
                          .join<bench::post>(c(&bench::post::user_id) == c(&user::id))
@@ -323,6 +354,27 @@ void BM_orm_join_builder(benchmark::State& state)
             benchmark::DoNotOptimize(out);
         }
     }(state, db));
+}
+
+// The same join built once (orm::prepared_query) and run with a new id per call.
+void BM_orm_join_prepared(benchmark::State& state)
+{
+    using orm::c;
+    auto db = make_orm_db();
+    const orm::prepared_query<bench::name_and_title> by_user(
+        orm::select<user>()
+            .join<bench::post>(c(&bench::post::user_id) == c(&user::id))
+            .columns(c(&user::name), c(&bench::post::title))
+            .where(c(&user::id) == orm::arg(0)));
+    block_on([](benchmark::State& st, orm::database& d,
+                const orm::prepared_query<bench::name_and_title>& q) -> task<void> {
+        std::int64_t id = 0;
+        const collect_scope measured;
+        for (auto _ : st) {
+            auto out = co_await d.fetch(q, id++ % rows + 1);
+            benchmark::DoNotOptimize(out);
+        }
+    }(state, db, by_user));
 }
 
 }  // namespace
@@ -342,6 +394,7 @@ void BM_orm_100_posts_with_authors_eager(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t first = 1;
+        const collect_scope measured;
         for (auto _ : st) {
             auto q = page_of_posts(first).with(&bench::authored_post::author);
             auto posts = co_await d.all(q);
@@ -356,6 +409,7 @@ void BM_orm_100_posts_with_authors_n_plus_1(benchmark::State& state)
     auto db = make_orm_db();
     block_on([](benchmark::State& st, orm::database& d) -> task<void> {
         std::int64_t first = 1;
+        const collect_scope measured;
         for (auto _ : st) {
             auto q = page_of_posts(first);
             auto posts = co_await d.all(q);
@@ -368,19 +422,43 @@ void BM_orm_100_posts_with_authors_n_plus_1(benchmark::State& state)
     }(state, db));
 }
 
-BENCHMARK(BM_raw_select_by_pk);
-BENCHMARK(BM_orm_select_by_pk);
-BENCHMARK(BM_orm_select_by_pk_per_thread);
-BENCHMARK(BM_raw_insert);
-BENCHMARK(BM_orm_insert);
-BENCHMARK(BM_raw_update);
-BENCHMARK(BM_orm_update);
-BENCHMARK(BM_raw_delete)->Iterations(delete_rows);
-BENCHMARK(BM_orm_delete)->Iterations(delete_rows);
-BENCHMARK(BM_raw_join);
-BENCHMARK(BM_orm_join_raw_sql);
-BENCHMARK(BM_orm_join_builder);
-BENCHMARK(BM_orm_100_posts_with_authors_eager);
-BENCHMARK(BM_orm_100_posts_with_authors_n_plus_1);
-
-BENCHMARK_MAIN();
+int main(int argc, char** argv)
+{
+    benchmark::Initialize(&argc, argv);
+    const char* fixed = std::getenv("COVET_BENCH_ITERATIONS");
+    const auto iterations = fixed != nullptr ? std::strtoll(fixed, nullptr, 10) : 0;
+    struct bench_case {
+        const char* name;
+        void (*run)(benchmark::State&);
+        std::int64_t iterations;  // 0: Google Benchmark decides
+    };
+    const bench_case cases[] = {
+        {"BM_raw_select_by_pk", BM_raw_select_by_pk, 0},
+        {"BM_orm_select_by_pk", BM_orm_select_by_pk, 0},
+        {"BM_orm_select_by_pk_per_thread", BM_orm_select_by_pk_per_thread, 0},
+        {"BM_raw_insert", BM_raw_insert, 0},
+        {"BM_orm_insert", BM_orm_insert, 0},
+        {"BM_raw_update", BM_raw_update, 0},
+        {"BM_orm_update", BM_orm_update, 0},
+        // Each iteration deletes a row of its own.
+        {"BM_raw_delete", BM_raw_delete, delete_rows},
+        {"BM_orm_delete", BM_orm_delete, delete_rows},
+        {"BM_raw_join", BM_raw_join, 0},
+        {"BM_orm_join_raw_sql", BM_orm_join_raw_sql, 0},
+        {"BM_orm_join_builder", BM_orm_join_builder, 0},
+        {"BM_orm_join_prepared", BM_orm_join_prepared, 0},
+        {"BM_orm_100_posts_with_authors_eager", BM_orm_100_posts_with_authors_eager, 0},
+        {"BM_orm_100_posts_with_authors_n_plus_1", BM_orm_100_posts_with_authors_n_plus_1, 0},
+    };
+    for (const auto& c : cases) {
+        auto* b = benchmark::RegisterBenchmark(c.name, c.run);
+        if (iterations > 0) {
+            b->Iterations(std::min<std::int64_t>(iterations, c.iterations > 0 ? c.iterations : iterations));
+        } else if (c.iterations > 0) {
+            b->Iterations(c.iterations);
+        }
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -3,8 +3,10 @@
 
 #include <covet/orm/database.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace covet::orm {
 
@@ -15,6 +17,7 @@ struct database::state {
           options(opts),
           dialect(std::move(dialect_name)),
           never_blocks(u.scheme == "sqlite" && (u.memory || !opts.connect.offload_blocking)),
+          keeps_connection(u.scheme == "sqlite" && u.memory),
           pool([this] { return connect_one(this); }, pool_options(opts, u))
     {
         // An idle network connection may have died (server restart): check
@@ -87,16 +90,93 @@ struct database::state {
     task<connection_pool::handle> acquire()
     {
         connection_pool::handle h;
-        if (auto idle = pool.try_acquire()) {
+        if (auto mine = take_kept()) {
+            h = std::move(*mine);
+        } else if (auto idle = pool.try_acquire()) {
             h = std::move(*idle);
         } else {
+            // While someone waits here, statements run inline give the kept connection back.
+            waiting.fetch_add(1, std::memory_order_relaxed);
             auto r = co_await pool.acquire();
+            waiting.fetch_sub(1, std::memory_order_relaxed);
             if (!r) {
                 throw_acquire_error(r.error());
             }
             h = std::move(*r);
         }
         co_return h;
+    }
+
+    // The kept connection (SQLite in memory): statements run inline on it
+    // without a pool acquire and release each (a lock, a clock read, list
+    // updates); a transaction or a stream takes it back out with take_kept()
+    // and it returns through the pool. `kept_busy` makes its use exclusive
+    // across threads; within one thread it is never held across a suspension.
+    bool run_kept(std::string_view sql, std::span<const value> params, row_sink* sink, statement_result& out)
+    {
+        if (kept_busy.exchange(true, std::memory_order_acquire)) {
+            return false;  // in use on another thread: the pool path waits
+        }
+        struct unlock {
+            std::atomic<bool>& flag;
+            ~unlock() { flag.store(false, std::memory_order_release); }
+        } guard{kept_busy};
+        if (!kept) {
+            if (closed.load(std::memory_order_relaxed) || waiting.load(std::memory_order_relaxed) > 0) {
+                return false;  // a waiter for the pool goes first
+            }
+            auto idle = pool.try_acquire();
+            if (!idle) {
+                return false;
+            }
+            kept.emplace(std::move(*idle));
+        }
+        if (options.on_statement) {
+            options.on_statement(sql);
+        }
+        connection& c = ***kept;
+        try {
+            out = c.run_inline(sql, params, sink);
+        } catch (...) {
+            if (!c.healthy()) {
+                kept->mark_broken();
+                kept.reset();
+            } else if (waiting.load(std::memory_order_relaxed) > 0) {
+                kept.reset();
+            }
+            throw;
+        }
+        if (waiting.load(std::memory_order_relaxed) > 0) {
+            kept.reset();  // back to the pool, which hands it to the waiter
+        }
+        return true;
+    }
+
+    std::optional<connection_pool::handle> take_kept()
+    {
+        if (!keeps_connection) {
+            return std::nullopt;
+        }
+        while (kept_busy.exchange(true, std::memory_order_acquire)) {
+            std::this_thread::yield();  // an inline statement on another thread: short
+        }
+        std::optional<connection_pool::handle> out = std::move(kept);
+        kept.reset();
+        kept_busy.store(false, std::memory_order_release);
+        return out;
+    }
+
+    bool holds_kept()
+    {
+        if (!keeps_connection) {
+            return false;
+        }
+        while (kept_busy.exchange(true, std::memory_order_acquire)) {
+            std::this_thread::yield();
+        }
+        const bool held = kept.has_value();
+        kept_busy.store(false, std::memory_order_release);
+        return held;
     }
 
     // Statements outside transactions on a pipelining driver in per-thread
@@ -131,8 +211,13 @@ struct database::state {
     const driver_factory* driver;
     database_options options;
     std::string dialect;
-    bool never_blocks;  // SQLite run inline: statements need no coroutine of their own
+    bool never_blocks;      // SQLite run inline: statements need no coroutine of their own
+    bool keeps_connection;  // SQLite in memory: see run_kept()
     connection_pool pool;
+    std::atomic<bool> kept_busy{false};
+    std::atomic<bool> closed{false};
+    std::atomic<int> waiting{0};                  // callers in pool.acquire()
+    std::optional<connection_pool::handle> kept;  // after the pool: released into it first
     std::mutex error_mutex;
     std::string last_error;
     std::string last_state;
@@ -236,6 +321,9 @@ bool database::run_now(std::string_view sql, std::span<const value> params, row_
 {
     if (!state_->never_blocks) {
         return false;
+    }
+    if (state_->keeps_connection) {
+        return state_->run_kept(sql, params, sink, out);
     }
     auto idle = state_->pool.try_acquire();
     if (!idle) {
@@ -392,11 +480,18 @@ task<bool> stream_source::fetch(row_sink& sink, std::size_t max_rows)
 
 pool::metrics database::pool_stats() const
 {
-    return state_->pool.stats();
+    pool::metrics m = state_->pool.stats();
+    if (state_->holds_kept() && m.in_use > 0) {
+        --m.in_use;  // the kept connection is idle between statements
+        ++m.idle;
+    }
+    return m;
 }
 
 void database::close()
 {
+    state_->closed.store(true, std::memory_order_relaxed);
+    state_->take_kept();  // back into the pool, which closes it
     state_->pool.close();
 }
 

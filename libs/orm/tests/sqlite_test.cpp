@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -91,6 +93,19 @@ struct temp_dir : covet::testing::temp_dir {
     temp_dir() : covet::testing::temp_dir("covet-orm") {}
     std::string url(std::string_view file) const { return "sqlite://" + (path / file).string(); }
 };
+
+// Runs the runtime until `done` reaches `expected` (or 20 s pass), then stops it.
+void run_until(covet::net::runtime& rt, const std::atomic<int>& done, int expected)
+{
+    std::thread stopper([&] {
+        for (int i = 0; i < 2000 && done < expected; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        rt.request_stop();
+    });
+    rt.run();
+    stopper.join();
+}
 
 // Values that would break SQL if they were ever spliced into the text.
 const std::vector<std::string> hostile = {
@@ -324,6 +339,129 @@ TEST_CASE("the query builder: where, order, limit, like, in, null, joins, aggreg
 
         CHECK(co_await db.remove_where<user>(c(&user::age).is_null()) == 1);
         CHECK_THROWS_AS(orm::count().as("bad alias; DROP"), orm::error);
+    }());
+}
+
+TEST_CASE("a prepared query runs with new arguments, mixed with constant parameters")
+{
+    auto db = orm::database::open("sqlite::memory:");
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);
+        for (int i = 1; i <= 3; ++i) {
+            const auto u = user{.name = "user" + std::to_string(i), .age = 20 + i};
+            const auto id = co_await db.insert(u);
+            const auto first = app::post{.user_id = id, .title = "first of " + u.name};
+            co_await db.insert(first);
+            const auto second = app::post{.user_id = id, .title = "second of " + u.name};
+            co_await db.insert(second);
+        }
+        // arg(1) before arg(0) in the text, a constant between them, a text argument.
+        const orm::prepared_query<app::name_and_title> titles(
+            orm::select<user>()
+                .join<app::post>(c(&app::post::user_id) == c(&user::id))
+                .columns(c(&user::name), c(&app::post::title))
+                .where(c(&app::post::title) != orm::arg(1) && c(&user::age) >= 21 &&
+                       c(&user::id) == orm::arg(0))
+                .order_by(c(&app::post::title).asc()));
+        CHECK(titles.arguments() == 2);
+        CHECK_FALSE(titles.positional());
+        for (std::int64_t id = 1; id <= 3; ++id) {
+            const std::string skip = "second of user" + std::to_string(id);
+            auto rows = co_await db.fetch(titles, id, skip);
+            REQUIRE(rows.size() == 1);
+            CHECK(rows[0].name == "user" + std::to_string(id));
+            CHECK(rows[0].title == "first of user" + std::to_string(id));
+        }
+        const std::int64_t missing = 99;
+        auto none = co_await db.fetch(titles, missing, "x");
+        CHECK(none.empty());
+        bool refused = false;
+        try {
+            co_await db.fetch(titles, missing);  // one argument short
+        } catch (const orm::error& e) {
+            refused = e.kind() == orm::errc::invalid_argument;
+        }
+        CHECK(refused);
+        CHECK_THROWS_AS(orm::arg(32), orm::error);
+        // Placeholders outside a prepared_query are refused, not bound as empty values.
+        const auto unprepared = orm::select<user>().where(c(&user::id) == orm::arg(0));
+        CHECK_THROWS_AS(unprepared.build(), orm::error);
+        CHECK_THROWS_AS(unprepared.build_with("COUNT(*)"), orm::error);
+
+        // The model's own columns map by position; the same query object runs in a transaction.
+        const orm::prepared_query<user> older(
+            orm::select<user>().where(c(&user::age) > orm::arg(0)).order_by(c(&user::id).asc()));
+        CHECK(older.positional());
+        auto tx = co_await db.begin();
+        const int min_age = 21;
+        auto found = co_await tx.fetch(older, min_age);
+        REQUIRE(found.size() == 2);
+        CHECK(found[0].name == "user2");
+        CHECK(found[1].age == 23);
+        co_await tx.commit();
+    }());
+}
+
+TEST_CASE("an in-memory database keeps its connection between statements, hands it to transactions")
+{
+    orm::database_options options;
+    options.acquire_timeout = std::chrono::milliseconds(2000);
+    auto db = orm::database::open("sqlite::memory:", options);
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);
+        const auto u = user{.name = "kept"};
+        const auto id = co_await db.insert(u);
+        CHECK(db.pool_stats().in_use == 0);
+        CHECK(db.pool_stats().idle == 1);
+        {
+            // The transaction takes the kept connection; statements outside it wait for it.
+            auto tx = co_await db.begin();
+            CHECK(db.pool_stats().in_use == 1);
+            co_await tx.execute("UPDATE users SET age = 7 WHERE id = $1", id);
+            co_await tx.commit();
+        }
+        auto again = co_await db.find<user>(id);
+        REQUIRE(again);
+        CHECK(again->age == 7);
+        CHECK(db.pool_stats().in_use == 0);
+        // A chain on a temporary moves into the variable.
+        auto q = orm::select<user>().where(c(&user::id) == id).limit(1);
+        CHECK(co_await db.count(q) == 1);
+    }());
+    // Runtime workers share the one connection, one statement at a time; worker 0
+    // also takes it for transactions (the others then wait in the pool).
+    covet::net::runtime rt({.threads = 3, .handle_signals = false});
+    std::atomic<int> done{0};
+    for (std::size_t w = 0; w < rt.size(); ++w) {
+        rt.spawn(w, [](orm::database& d, std::atomic<int>& finished, std::size_t worker) -> task<void> {
+            for (int i = 0; i < 200; ++i) {
+                const auto row = user{.name = "w" + std::to_string(worker)};
+                co_await d.insert(row);
+                auto n = co_await d.query_one<std::int64_t>("SELECT COUNT(*) FROM users");
+                CHECK(n.value_or(0) >= 2);
+                if (worker == 0 && i % 50 == 0) {
+                    auto tx = co_await d.begin();
+                    const auto in_tx = user{.name = "tx"};
+                    co_await tx.insert(in_tx);
+                    co_await tx.commit();
+                }
+            }
+            ++finished;
+        }(db, done, w));
+    }
+    run_until(rt, done, 3);
+    CHECK(done == 3);
+    block_on([&]() -> task<void> {
+        CHECK(co_await db.count(orm::select<user>()) == 605);
+        db.close();
+        CHECK(db.pool_stats().in_use == 0);
+        bool refused = false;
+        try {
+            co_await db.execute("SELECT 1");
+        } catch (const orm::error& e) {
+            refused = e.kind() == orm::errc::shutting_down;
+        }
+        CHECK(refused);
     }());
 }
 
@@ -652,14 +790,7 @@ TEST_CASE("file databases serve concurrent callers from several connections")
             ++finished;
         }(db, done, w));
     }
-    std::thread stopper([&] {
-        for (int i = 0; i < 2000 && done < 2; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        rt.request_stop();
-    });
-    rt.run();
-    stopper.join();
+    run_until(rt, done, 2);
     CHECK(done == 2);
     CHECK(block_on(db.count(orm::select<user>())) == 100);
 }

@@ -298,22 +298,36 @@ struct model_sql {
     }
 };
 
+// The position of T's key among its columns (found at compile time).
+template <model T>
+inline constexpr std::size_t key_column = [] {
+    std::size_t found = column_count<T>;
+    std::size_t i = 0;
+    std::apply(
+        [&](const auto&... f) {
+            ((found = found == column_count<T> && f.cpp_name == model_of<T>.key_name ? i : found, ++i), ...);
+        },
+        columns_of<T>);
+    return found;
+}();
+
+template <model T, class Out, std::size_t... I>
+void append_values_in(const T& obj, bool skip_key, Out& out, std::index_sequence<I...>)
+{
+    (
+        [&] {
+            if (!(I == key_column<T> && skip_key)) {
+                out.push_back(to_value_view(obj.*(std::get<I>(columns_of<T>).member)));
+            }
+        }(),
+        ...);
+}
+
 // Appends T's column values (views into obj), the key in place, last or skipped.
 template <model T, class Out>
 void append_values(const T& obj, bool with_key, bool key_last, Out& out)
 {
-    std::apply(
-        [&](const auto&... f) {
-            (
-                [&](const auto& fd) {
-                    if (fd.cpp_name == model_of<T>.key_name && (!with_key || key_last)) {
-                        return;
-                    }
-                    out.push_back(to_value_view(obj.*(fd.member)));
-                }(f),
-                ...);
-        },
-        columns_of<T>);
+    append_values_in(obj, !with_key || key_last, out, std::make_index_sequence<column_count<T>>{});
     if (key_last) {
         out.push_back(to_value_view(obj.*(model_of<T>.key)));
     }
@@ -326,6 +340,27 @@ struct fixed_params {
     std::size_t size = 0;
     void push_back(value v) { values[size++] = std::move(v); }
     std::span<const value> view() const noexcept { return {values.data(), size}; }
+};
+
+// Parameters of a size known at run time, inline up to 4 (a coroutine frame
+// stays within what Asio recycles per thread), on the heap beyond.
+class small_params {
+public:
+    explicit small_params(std::size_t n) : size_(n)
+    {
+        if (n > inline_.size()) {
+            heap_.resize(n);
+        }
+    }
+    std::span<value> view() noexcept
+    {
+        return {size_ > inline_.size() ? heap_.data() : inline_.data(), size_};
+    }
+
+private:
+    std::array<value, 4> inline_{};
+    std::vector<value> heap_;
+    std::size_t size_;
 };
 
 template <class... Args>
@@ -398,6 +433,22 @@ public:
     task<std::vector<Row>> fetch(const select_query<T>& q)
     {
         return fetch<Row>(q.build());
+    }
+    /// Runs a prepared query with `args` for its arg(0), arg(1), ...
+    /// (`q` must outlive the call: co_await it in the same expression or keep q).
+    template <class Row, class... Args>
+    requires(bindable<Args>&&...) task<std::vector<Row>> fetch(const prepared_query<Row>& q, Args... args)
+    {
+        const std::array<value, sizeof...(Args)> given{to_value_view(args)...};
+        detail::small_params params(q.parameter_count());
+        q.bind(params.view(), given);
+        std::vector<Row> rows;
+        detail::vector_sink<Row> sink(rows, q.positional());
+        statement_result done;
+        if (!run_now(q.sql(), params.view(), &sink, done)) {
+            co_await run_statement(q.sql(), params.view(), &sink);
+        }
+        co_return rows;
     }
     /// The rows of `q`, with the relations named by q.with(...) loaded.
     template <model T>

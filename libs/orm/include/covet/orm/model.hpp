@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -107,36 +108,55 @@ inline constexpr auto columns_of = std::apply(
 template <json::reflected T>
 inline constexpr std::size_t column_count = std::tuple_size_v<std::decay_t<decltype(columns_of<T>)>>;
 
-/// The column name of member `member` of T (a reflected column).
+/// The position of member `member` among T's columns (a reflected column).
 template <json::reflected T, class M>
-constexpr std::string_view column_name(M T::*member)
+constexpr std::size_t column_index(M T::*member)
 {
-    std::string_view found;
+    std::size_t found = column_count<T>;
+    std::size_t i = 0;
     std::apply(
         [&](const auto&... f) {
             (
                 [&](const auto& fd) {
                     if constexpr (std::is_same_v<std::decay_t<decltype(fd.member)>, M T::*>) {
-                        if (fd.member == member) {
-                            found = fd.cpp_name;
+                        if (fd.member == member && found == column_count<T>) {
+                            found = i;
                         }
                     }
+                    ++i;
                 }(f),
                 ...);
         },
         columns_of<T>);
-    if (found.empty()) {
+    if (found == column_count<T>) {
         throw error(errc::invalid_argument, "42703", "covet::orm: the member is not a reflected field");
     }
     return found;
 }
 
+/// T's column names in declaration order.
+template <json::reflected T>
+inline constexpr auto column_names =
+    std::apply([](const auto&... f) { return std::array<std::string_view, sizeof...(f)>{f.cpp_name...}; },
+               columns_of<T>);
+
+/// The column name of member `member` of T (a reflected column).
+template <json::reflected T, class M>
+constexpr std::string_view column_name(M T::*member)
+{
+    return column_names<T>[column_index<T>(member)];
+}
+
 /// Appends "name" (double-quoted; identifiers come from declarations only).
 inline void append_identifier(std::string& out, std::string_view name)
 {
-    out += '"';
-    out += name;
-    out += '"';
+    // One resize and a copy: three appends each checked the capacity.
+    const std::size_t at = out.size();
+    out.resize(at + name.size() + 2);
+    char* p = out.data() + at;
+    *p = '"';
+    std::memcpy(p + 1, name.data(), name.size());
+    p[name.size() + 1] = '"';
 }
 
 }  // namespace covet::orm

@@ -13,9 +13,13 @@
 #include <covet/orm/relations.hpp>
 #include <covet/orm/value.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,7 +30,47 @@ namespace covet::orm {
 namespace detail {
 // Stands for "the next parameter" inside fragments; numbered $1..$N at build().
 inline constexpr char param_marker = '\x01';
+
+// The parameter standing for argument N of a prepared_query: an empty span
+// at argument_slots + N (one address per N, recognised by prepared_query).
+inline constexpr std::size_t max_arguments = 32;
+inline constexpr std::byte argument_slots[max_arguments]{};
+
+// The arg(N) a parameter stands for, or max_arguments for a value.
+inline std::size_t argument_index(const value& v) noexcept
+{
+    if (const auto* s = std::get_if<std::span<const std::byte>>(&v)) {
+        if (s->empty() && s->data() >= argument_slots && s->data() < argument_slots + max_arguments) {
+            return static_cast<std::size_t>(s->data() - argument_slots);
+        }
+    }
+    return max_arguments;
+}
+
+// Built SQL with arg(N) placeholders runs only through a prepared_query.
+inline void refuse_arguments(const std::vector<value>& params)
+{
+    for (const value& p : params) {
+        if (argument_index(p) < max_arguments) {
+            throw error(errc::invalid_argument, "08P01",
+                        "covet::orm: a query with arg() placeholders runs through prepared_query");
+        }
+    }
+}
 }  // namespace detail
+
+/// Argument `index` (from 0) of a prepared_query, in place of a value:
+/// c(&user::id) == arg(0). A query with arguments runs only prepared.
+struct argument {
+    std::size_t index;
+};
+inline argument arg(std::size_t index)
+{
+    if (index >= detail::max_arguments) {
+        throw error(errc::invalid_argument, "42P02", "covet::orm: at most 32 prepared query arguments");
+    }
+    return {index};
+}
 
 /// A SQL fragment with its parameters (owned).
 struct expr {
@@ -36,11 +80,30 @@ struct expr {
     bool empty() const noexcept { return sql.empty(); }
 };
 
+namespace detail {
+// "table"."column" of each of T's columns, built once.
+template <model T>
+std::string_view qualified_column(std::size_t index)
+{
+    static const auto names = [] {
+        std::array<std::string, column_count<T>> out;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            append_identifier(out[i], model_of<T>.table);
+            out[i] += '.';
+            append_identifier(out[i], column_names<T>[i]);
+        }
+        return out;
+    }();
+    return names[index];
+}
+}  // namespace detail
+
 /// A reference to a model column: c(&user::age).
 template <class T, class M>
 struct column {
     std::string_view table;
     std::string_view name;
+    std::string_view quoted;  ///< "table"."name" (from c(); built here when empty)
 
     /// "table"."name"
     std::string qualified() const
@@ -52,6 +115,10 @@ struct column {
     }
     void append_qualified(std::string& out) const
     {
+        if (!quoted.empty()) {
+            out += quoted;
+            return;
+        }
         append_identifier(out, table);
         out += '.';
         append_identifier(out, name);
@@ -114,7 +181,11 @@ struct column {
         append_qualified(e.sql);
         e.sql += op;
         e.sql += detail::param_marker;
-        e.params.push_back(to_value_owned(v));
+        if constexpr (std::is_same_v<V, argument>) {
+            e.params.emplace_back(std::span<const std::byte>(detail::argument_slots + v.index, 0));
+        } else {
+            e.params.push_back(to_value_owned(v));
+        }
         return e;
     }
 };
@@ -139,7 +210,8 @@ inline std::string escape_like(std::string_view text, char escape = '\\')
 template <model T, class M>
 column<T, M> c(M T::*member)
 {
-    return {model_of<T>.table, column_name<T>(member)};
+    const std::size_t index = column_index<T>(member);
+    return {model_of<T>.table, column_names<T>[index], detail::qualified_column<T>(index)};
 }
 
 // Comparisons: column op value (a parameter) and column op column.
@@ -148,6 +220,11 @@ column<T, M> c(M T::*member)
     requires bindable<V> expr operator op(const column<T, M>& col, const V& v) \
     {                                                                          \
         return col.binary(sqlop, v);                                           \
+    }                                                                          \
+    template <class T, class M>                                                \
+    expr operator op(const column<T, M>& col, argument a)                      \
+    {                                                                          \
+        return col.binary(sqlop, a);                                           \
     }                                                                          \
     template <class T, class M, class U, class N>                              \
     expr operator op(const column<T, M>& a, const column<U, N>& b)             \
@@ -258,16 +335,6 @@ selection max(const column<T, M>& col)
 }
 
 namespace detail {
-template <class T>
-selection to_selection(T&& s)
-{
-    if constexpr (std::is_same_v<std::decay_t<T>, selection>) {
-        return std::forward<T>(s);
-    } else {
-        return sel(s);
-    }
-}
-
 /// Replaces the parameter markers by $first, $first+1, ...
 std::string number_params(std::string_view sql, std::size_t first = 1);
 /// Appends `fragment` with its markers numbered $next, $next+1, ... (advances next).
@@ -307,7 +374,7 @@ struct statement {
 template <model T>
 class select_query {
 public:
-    select_query& where(expr condition)
+    select_query& where(expr condition) &
     {
         if (where_.empty()) {
             where_ = std::move(condition);
@@ -317,58 +384,58 @@ public:
         return *this;
     }
     template <class... Orders>
-    select_query& order_by(Orders... orders)
+    select_query& order_by(Orders... orders) &
     {
         (append_listed(order_, orders.sql), ...);
         return *this;
     }
-    select_query& limit(std::int64_t n)
+    select_query& limit(std::int64_t n) &
     {
         limit_ = n;
         return *this;
     }
-    select_query& offset(std::int64_t n)
+    select_query& offset(std::int64_t n) &
     {
         offset_ = n;
         return *this;
     }
     template <class... Columns>
-    select_query& group_by(const Columns&... cols)
+    select_query& group_by(const Columns&... cols) &
     {
         (append_listed(group_, cols.qualified()), ...);
         return *this;
     }
-    select_query& having(expr condition)
+    select_query& having(expr condition) &
     {
         having_ = std::move(condition);
         return *this;
     }
     /// INNER JOIN "U's table" ON condition.
     template <model U>
-    select_query& join(expr on)
+    select_query& join(expr on) &
     {
         return add_join<U>(" JOIN ", std::move(on));
     }
     template <model U>
-    select_query& left_join(expr on)
+    select_query& left_join(expr on) &
     {
         return add_join<U>(" LEFT JOIN ", std::move(on));
     }
     /// Selects these columns / aggregates instead of all of T's columns
     /// (map the result with db.fetch<Row>(q)).
     template <class... Selections>
-    select_query& columns(Selections&&... s)
+    select_query& columns(Selections&&... s) &
     {
         columns_.clear();
         column_params_.clear();
-        (add_column(detail::to_selection(std::forward<Selections>(s))), ...);
+        (add_column(std::forward<Selections>(s)), ...);
         return *this;
     }
 
     /// Eager-loads these relations (COVET_RELATIONS) of the rows db.all() and
     /// db.first() return: one extra statement per relation for all rows.
     template <class... M>
-    select_query& with(M T::*... members)
+    select_query& with(M T::*... members) &
     {
         static_assert(has_relations<T>, "with(): declare the model's relations with COVET_RELATIONS");
         if constexpr (has_relations<T>) {
@@ -378,10 +445,49 @@ public:
         }
         return *this;
     }
+
+    // The same on a temporary (select<T>().where(...)...): the query moves
+    // along the chain instead of being copied into the variable at its end.
+    select_query&& where(expr condition) && { return std::move(where(std::move(condition))); }
+    template <class... Orders>
+    select_query&& order_by(Orders... orders) &&
+    {
+        return std::move(order_by(std::move(orders)...));
+    }
+    select_query&& limit(std::int64_t n) && { return std::move(limit(n)); }
+    select_query&& offset(std::int64_t n) && { return std::move(offset(n)); }
+    template <class... Columns>
+    select_query&& group_by(const Columns&... cols) &&
+    {
+        return std::move(group_by(cols...));
+    }
+    select_query&& having(expr condition) && { return std::move(having(std::move(condition))); }
+    template <model U>
+    select_query&& join(expr on) &&
+    {
+        return std::move(join<U>(std::move(on)));
+    }
+    template <model U>
+    select_query&& left_join(expr on) &&
+    {
+        return std::move(left_join<U>(std::move(on)));
+    }
+    template <class... Selections>
+    select_query&& columns(Selections&&... s) &&
+    {
+        return std::move(columns(std::forward<Selections>(s)...));
+    }
+    template <class... M>
+    select_query&& with(M T::*... members) &&
+    {
+        return std::move(with(members...));
+    }
     /// The relations to load (positions in relations_of<T>).
     const std::vector<std::size_t>& eager() const noexcept { return eager_; }
 
     /// The statement with the chosen columns (all of T's by default).
+    /// Throws invalid_argument when the query has arg(N) placeholders (run
+    /// those through prepared_query).
     statement build() const
     {
         return build_with(columns_.empty() ? all_columns() : columns_, column_params_);
@@ -390,6 +496,21 @@ public:
     /// One pass: fragments are appended with their markers numbered in text
     /// order, which is the order of their parameters.
     statement build_with(std::string_view select_list, const std::vector<value>& select_params = {}) const
+    {
+        statement out = build_unchecked(select_list, select_params);
+        detail::refuse_arguments(out.params);
+        return out;
+    }
+
+    const expr& condition() const noexcept { return where_; }
+    /// True unless columns(...) replaced the model's own columns.
+    bool selects_model_columns() const noexcept { return columns_.empty(); }
+
+private:
+    template <class Row>
+    friend class prepared_query;
+
+    statement build_unchecked(std::string_view select_list, const std::vector<value>& select_params) const
     {
         statement out;
         std::string& sql = out.sql;
@@ -437,11 +558,6 @@ public:
         return out;
     }
 
-    const expr& condition() const noexcept { return where_; }
-    /// True unless columns(...) replaced the model's own columns.
-    bool selects_model_columns() const noexcept { return columns_.empty(); }
-
-private:
     static const std::string& all_columns()
     {
         static const std::string columns = [] {
@@ -471,6 +587,14 @@ private:
         }
         list += item;
     }
+    template <class U, class N>
+    void add_column(const column<U, N>& col)
+    {
+        if (!columns_.empty()) {
+            columns_ += ", ";
+        }
+        col.append_qualified(columns_);
+    }
     void add_column(selection s)
     {
         append_listed(columns_, s.sql);
@@ -496,5 +620,71 @@ select_query<T> select()
 {
     return {};
 }
+
+/// A select built once (its SQL text and constant parameters) and run many
+/// times with new values for its arg(N) placeholders, mapped into Row:
+///   const orm::prepared_query<name_and_title> by_user(
+///       select<user>().join<post>(c(&post::user_id) == c(&user::id))
+///           .columns(c(&user::name), c(&post::title)).where(c(&user::id) == orm::arg(0)));
+///   auto rows = co_await db.fetch(by_user, id);
+/// Saves building the query per call; the statement cache finds its SQL by address.
+template <class Row>
+class prepared_query {
+public:
+    template <model T>
+    explicit prepared_query(const select_query<T>& q)
+        : built_(q.build_unchecked(q.columns_.empty() ? q.all_columns() : q.columns_, q.column_params_)),
+          positional_(std::is_same_v<Row, T> && q.selects_model_columns())
+    {
+        for (std::size_t i = 0; i < built_.params.size(); ++i) {
+            const std::size_t index = detail::argument_index(built_.params[i]);
+            if (index < detail::max_arguments) {
+                argument_of_.push_back({i, index});
+                arguments_ = std::max(arguments_, index + 1);
+            }
+        }
+    }
+
+    const std::string& sql() const noexcept { return built_.sql; }
+    /// The number of arguments a run takes (the highest arg(N) + 1).
+    std::size_t arguments() const noexcept { return arguments_; }
+    /// The statement selects Row's columns in declaration order.
+    bool positional() const noexcept { return positional_; }
+
+    /// The parameters with `given` in the argument places, as views (of the
+    /// query's own values and of `given`'s). `out` has room for params().size().
+    void bind(std::span<value> out, std::span<const value> given) const
+    {
+        if (given.size() != arguments_) {
+            throw error(errc::invalid_argument, "08P01",
+                        "covet::orm: prepared query run with " + std::to_string(given.size()) +
+                            " arguments, it takes " + std::to_string(arguments_));
+        }
+        for (std::size_t i = 0; i < built_.params.size(); ++i) {
+            const value& p = built_.params[i];
+            if (const auto* text = std::get_if<std::string>(&p)) {
+                out[i] = std::string_view(*text);
+            } else if (const auto* bytes = std::get_if<blob>(&p)) {
+                out[i] = std::span<const std::byte>(*bytes);
+            } else {
+                out[i] = p;
+            }
+        }
+        for (const auto& [position, index] : argument_of_) {
+            out[position] = given[index];
+        }
+    }
+    std::size_t parameter_count() const noexcept { return built_.params.size(); }
+
+private:
+    struct argument_place {
+        std::size_t position;  // in built_.params
+        std::size_t index;     // arg(index)
+    };
+    statement built_;
+    std::vector<argument_place> argument_of_;
+    std::size_t arguments_ = 0;
+    bool positional_ = false;
+};
 
 }  // namespace covet::orm

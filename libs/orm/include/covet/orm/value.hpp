@@ -135,7 +135,8 @@ void read_column(const row& r, std::size_t i, T& out)
     } else if constexpr (std::is_floating_point_v<T>) {
         out = static_cast<T>(r.get_double(i));
     } else if constexpr (std::is_same_v<T, std::string>) {
-        out.assign(r.get_text(i));
+        // Constructed and moved in: cheaper than assign() into the (usually empty) target.
+        out = std::string(r.get_text(i));
     } else if constexpr (std::is_same_v<T, blob>) {
         out = r.get_blob(i);
     } else {
