@@ -325,9 +325,14 @@ TEST_CASE("graceful stop finishes in-flight work and refuses new connections")
     CHECK(eventually([&] {
         return covet::net::testing::connect_error("127.0.0.1", port, 1s) == std::errc::connection_refused;
     }));
+    // Once a refusal is seen, no connection gets in any more. (Probes that
+    // raced the close may have been accepted just before it, so the listener's
+    // accepted() count is not asserted.)
+    for (int i = 0; i < 3; ++i) {
+        CHECK(covet::net::testing::connect_error("127.0.0.1", port, 1s) == std::errc::connection_refused);
+    }
     CHECK(started == 1);  // still in flight: released only now
     release = true;
     client.join();
     rt.join();
-    CHECK(l->accepted() == 1);
 }
