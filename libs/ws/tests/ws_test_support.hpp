@@ -72,6 +72,14 @@ inline task<http::response> route(http::request& req, std::shared_ptr<server_cou
             co_await echo_loop(conn);
         });
     }
+    if (path == "/eof") {
+        // A short close_timeout makes the sweeper run every 100 ms.
+        options.connection.close_timeout = 400ms;
+        co_return accept(req, options, [counters](connection conn) -> task<void> {
+            co_await echo_loop(conn);
+            counters->ended++;
+        });
+    }
     if (path == "/origin") {
         options.check_origin = [](std::string_view origin) { return origin == "https://good.example"; };
         co_return accept(req, options, echo_loop);
