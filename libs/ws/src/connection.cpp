@@ -663,6 +663,50 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         return error::queue_full;
     }
 
+    // send()'s common case with no coroutine below it: nothing queued or being
+    // written, no received bytes waiting (see send_frame), a server frame sent
+    // as is on a plain socket. The frame goes in one system call; a tail the
+    // socket does not take is queued (payloads up to max_batched_copy, as when
+    // batching). Returns nothing, having sent nothing, when send_frame must.
+    std::optional<result<void>> send_whole_now(opcode op, bool fin, std::string_view payload)
+    {
+        if (role != ws::role::server || !open() || writing || !queue.empty() || read_begin < read_end ||
+            payload.size() > max_batched_copy || terminal || compresses(op, fin, payload.size()) ||
+            stream.plain_socket() == nullptr) {
+            return std::nullopt;
+        }
+        frame_header h;
+        h.fin = fin;
+        h.op = op;
+        h.payload_length = payload.size();
+        std::array<std::uint8_t, max_header_size> head;
+        const std::size_t head_size = write_header(head.data(), h);
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head_size),
+                                                        asio::buffer(payload.data(), payload.size())};
+        std::size_t sent = 0;
+        auto started = start_write(buffers, sent);
+        if (!started) {
+            if (!terminal) {
+                terminal = started.error();
+            }
+            abort();
+            return started;
+        }
+        if (sent == 0) {
+            return std::nullopt;  // the socket is full: send_frame waits for room
+        }
+        if (sent < head_size + payload.size()) {
+            out_frame rest;  // the frame's unsent bytes, sent before any later frame
+            if (sent < head_size) {
+                rest.owned.assign(reinterpret_cast<const char*>(head.data()) + sent, head_size - sent);
+                sent = head_size;
+            }
+            rest.owned.append(payload.substr(sent - head_size));
+            enqueue(std::move(rest));
+        }
+        return result<void>{};
+    }
+
     task<result<void>> send_frame(opcode op, bool fin, std::string_view payload)
     {
         if (!open()) {
@@ -915,7 +959,12 @@ task<result<void>> connection::send(message_type type, std::string_view data)
         co_return error::invalid_argument;
     }
     const opcode op = type == message_type::text ? opcode::text : opcode::binary;
-    auto sent = co_await keep->send_frame(op, true, data);
+    result<void> sent;
+    if (auto now = keep->send_whole_now(op, true, data)) {
+        sent = *now;
+    } else {
+        sent = co_await keep->send_frame(op, true, data);
+    }
     co_return sent;
 }
 

@@ -138,9 +138,9 @@ result<std::size_t> input_watch::try_receive(asio::ip::tcp::socket& socket,
     return last_error();
 }
 
-void input_watch::received(asio::ip::tcp::socket& socket, std::size_t received, std::size_t capacity) noexcept
+void input_watch::received(asio::ip::tcp::socket& socket, std::size_t got, std::size_t capacity) noexcept
 {
-    if (received < capacity) {
+    if (got < capacity) {
         if (bool* on = read_switch(socket)) {
             *on = false;
         }

@@ -54,7 +54,7 @@ public:
 
     /// After a queued receive completed with `received` of `capacity` bytes:
     /// a short receive emptied the socket, so the next one waits for readiness.
-    static void received(asio::ip::tcp::socket& socket, std::size_t received, std::size_t capacity) noexcept;
+    static void received(asio::ip::tcp::socket& socket, std::size_t got, std::size_t capacity) noexcept;
 };
 
 }  // namespace covet::ws::detail

@@ -224,6 +224,24 @@ TEST_CASE("end of stream with the last message: the server's read ends, soon")
     CHECK(server.counters->ended == 5);
 }
 
+TEST_CASE("send to a full socket: messages sent in part arrive whole and in order")
+{
+    ws_server server;
+    const std::string url = server.url("/burst");
+    run_client([url]() -> task<void> {
+        auto conn = co_await connect(url);
+        REQUIRE(conn.has_value());
+        co_await net::sleep_for(300ms);  // the server's socket fills meanwhile
+        for (int i = 0; i < burst_count; ++i) {
+            auto msg = co_await conn->read();
+            REQUIRE(msg.has_value());
+            CHECK(msg->data == burst_message(i));
+        }
+        auto closed = co_await conn->close();
+        CHECK(closed.has_value());
+    });
+}
+
 TEST_CASE("subprotocol: the server's first preference the client offers")
 {
     ws_server server;
