@@ -8,7 +8,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include <array>
@@ -453,6 +455,10 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
 
     static task<void> drain_task(std::shared_ptr<connection_state> self)
     {
+        // co_spawn starts this at once; writes are synchronous now, so let the
+        // caller queue what else it has first (the replies to the messages of
+        // one receive leave in one write).
+        co_await asio::post(self->stream.get_executor(), asio::use_awaitable);
         co_await self->drain();
         self->writing = false;
     }
