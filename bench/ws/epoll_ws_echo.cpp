@@ -6,6 +6,8 @@
 // can make). No fragmentation, control frames other than close, deflate,
 // UTF-8 checks or limits: not a WebSocket server, a floor for one.
 //   covet_ws_ceiling [--port P]     prints "port N", serves until killed
+#include "port_option.hpp"
+
 #include <covet/ws/handshake.hpp>
 
 #include <arpa/inet.h>
@@ -14,11 +16,10 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,12 +136,7 @@ bool flush(int epfd, connection* c)
 
 int main(int argc, char** argv)
 {
-    unsigned short port = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (std::string_view(argv[i]) == "--port") {
-            port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
-        }
-    }
+    const unsigned short port = port_option(argc, argv);
     const int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     const int one = 1;
     setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
