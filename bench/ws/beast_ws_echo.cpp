@@ -11,6 +11,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "port_option.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -61,12 +63,7 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor)
 
 int main(int argc, char** argv)
 {
-    unsigned short port = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (std::string_view(argv[i]) == "--port") {
-            port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
-        }
-    }
+    const unsigned short port = port_option(argc, argv);
     asio::io_context context(1);
     tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     acceptor.listen(4096);

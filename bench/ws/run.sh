@@ -7,7 +7,9 @@
 # raw epoll sockets, the same for every server) is pinned to another. Prints a
 # markdown table: messages/s and the server's CPU time per message (utime +
 # stime from /proc/PID/stat over the measured interval; it survives a loaded
-# machine better than messages/s), medians of the runs.
+# machine better than messages/s), medians of the runs. `--servers` may add
+# `ceiling` (covet_ws_ceiling: frames-only epoll echo, the floor of the cost per
+# message on this kernel, not a WebSocket server).
 #
 #   bench/ws/run.sh [--build-dir build/release] [--runs 3] [--duration 5] [--warmup 1]
 #                   [--inflight 1] [--idle 10000] [--server-cpu 0] [--client-cpu 1]
@@ -41,12 +43,18 @@ while (($# > 1)); do
     shift 2
 done
 load=$build_dir/bench/covet_ws_load
-for bin in "$load" "$build_dir/bench/covet_ws_echo" "$build_dir/bench/covet_beast_ws_echo"; do
+bins=("$load" "$build_dir/bench/covet_ws_echo" "$build_dir/bench/covet_beast_ws_echo")
+[[ " $servers " == *" ceiling "* ]] && bins+=("$build_dir/bench/covet_ws_ceiling")
+for bin in "${bins[@]}"; do
     [[ -x $bin ]] || { echo "run.sh: $bin missing: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
 done
-command -v node >/dev/null || { echo "run.sh: node is required (tools/install-deps.sh --bench)" >&2; exit 1; }
-if [[ ! -d $here/node/node_modules ]]; then
-    (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error)
+node_version=
+if [[ " $servers " == *" node "* ]]; then
+    command -v node >/dev/null || { echo "run.sh: node is required (tools/install-deps.sh --bench)" >&2; exit 1; }
+    if [[ ! -d $here/node/node_modules ]]; then
+        (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    node_version=$(node -e 'console.log(require("'"$here"'/node/node_modules/ws/package.json").version)')
 fi
 ulimit -n "$(ulimit -Hn)"
 
@@ -77,10 +85,11 @@ start_server() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A names=([covet]="covet::ws" [node]="node ws $(node -e 'console.log(require("'"$here"'/node/node_modules/ws/package.json").version)')" [beast]="Boost.Beast 1.81")
+declare -A names=([covet]="covet::ws" [node]="node ws $node_version" [beast]="Boost.Beast 1.81" [ceiling]="epoll ceiling (frames only)")
 commands_covet=("$build_dir/bench/covet_ws_echo" --threads 1)
 commands_node=(node "$here/node/echo.mjs")
 commands_beast=("$build_dir/bench/covet_beast_ws_echo")
+commands_ceiling=("$build_dir/bench/covet_ws_ceiling")
 
 echo "| server | 32 B msgs/s | µs/msg | 1 KiB msgs/s | µs/msg | 64 KiB msgs/s | µs/msg | RSS idle | per idle connection |"
 echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
@@ -104,6 +113,10 @@ for server in $servers; do
         cells+=("$(printf '%s\n' "${cpu[@]}" | median)")
     done
     stop_server
+    if ((idle == 0)); then
+        printf '| %s | %s | %s | %s | %s | %s | %s | | |\n' "${names[$server]}" "${cells[@]}"
+        continue
+    fi
     # Memory: a fresh server, its RSS before and while it holds `idle` connections.
     start_server "${command[@]}"
     sleep 0.5

@@ -1,12 +1,16 @@
 #include <covet/ws/connection.hpp>
 #include <covet/ws/deflate.hpp>
 
+#include "direct_io.hpp"
+
 #include <covet/base/error.hpp>
 #include <covet/net/detail/error.hpp>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include <array>
@@ -176,6 +180,9 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                 });
         }
         stream.set_timeouts({});  // limits are the sweeper's
+        if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
+            watch_input = input_watch::usable(*socket);
+        }
         sweep = sweeper::for_this_thread(stream.get_executor());
         last_rx = sweep->now();
         sweep->add(this, shortest_limit());
@@ -209,6 +216,19 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     std::size_t read_begin = 0;
     std::size_t read_end = 0;
 
+    // input_watch (see direct_io.hpp): `watch_input` when this socket may
+    // wait for readiness without a receive that finds nothing first.
+    // `input_unproven`: it waits so after a short receive, which does not
+    // show that the peer's FIN is not already in (end of stream raises no
+    // new edge), so the sweeper makes a silent connection receive once more
+    // (`recheck_input`: its read is cancelled on purpose). `write_waits`
+    // counts starts and ends of write operations left to the reactor (odd:
+    // one is queued), whose completion could come before the read's.
+    bool watch_input = false;
+    bool input_unproven = false;
+    bool recheck_input = false;
+    std::uint32_t write_waits = 0;
+
     std::shared_ptr<sweeper> sweep;
     std::size_t sweep_index = 0;
     sweeper::clock::time_point last_rx;
@@ -229,10 +249,20 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     }
 
     // Called by the sweeper on this connection's thread.
-    void check_limits(sweeper::clock::time_point now)
+    void check_limits(sweeper::clock::time_point now, std::chrono::milliseconds period)
     {
         if (shut_down) {
             return;
+        }
+        if (input_unproven && reading && write_waits % 2 == 0 && now - last_rx >= period) {
+            // Silent since a short receive: receive once more, in case the
+            // end of stream came with the last bytes.
+            input_unproven = false;
+            if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
+                recheck_input = true;
+                std::error_code ignored;
+                socket->cancel(ignored);
+            }
         }
         if (writing && options.write_timeout.count() > 0 && now - write_started_at >= options.write_timeout) {
             if (!terminal) {
@@ -425,18 +455,52 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
 
     static task<void> drain_task(std::shared_ptr<connection_state> self)
     {
+        // co_spawn starts this at once; writes are synchronous now, so let the
+        // caller queue what else it has first (the replies to the messages of
+        // one receive leave in one write).
+        co_await asio::post(self->stream.get_executor(), asio::use_awaitable);
         co_await self->drain();
         self->writing = false;
     }
 
-    // Writes `buffers` whole: straight on a plain TCP socket (no timed
-    // operation's frame in between), else through the stream.
-    task<result<void>> write_out(std::span<const asio::const_buffer> buffers)
+    // Starts writing `buffers`: on a plain TCP socket, sends what the socket
+    // takes now (on loopback and with room, all of it) without an operation;
+    // `sent` counts those bytes. The rest goes through write_rest().
+    result<void> start_write(std::span<const asio::const_buffer> buffers, std::size_t& sent)
     {
         write_started_at = sweep->now();
+        sent = 0;
+        if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
+            auto now = send_now(*socket, buffers);
+            if (!now) {
+                return now.error();
+            }
+            sent = *now;
+        }
+        return {};
+    }
+
+    // Writes what follows the first `sent` bytes of `buffers`: straight on a
+    // plain TCP socket (no timed operation's frame in between), else through
+    // the stream (then `sent` is 0).
+    task<result<void>> write_rest(std::span<const asio::const_buffer> buffers, std::size_t sent)
+    {
         std::error_code failed;
         if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
-            auto [ec, n] = co_await asio::async_write(*socket, buffers, net::nothrow);
+            std::array<asio::const_buffer, 16> rest;
+            std::size_t count = 0;
+            for (const asio::const_buffer& b : buffers) {
+                if (sent >= b.size()) {
+                    sent -= b.size();
+                    continue;
+                }
+                rest[count++] = b + sent;
+                sent = 0;
+            }
+            ++write_waits;
+            auto [ec, n] = co_await asio::async_write(
+                *socket, std::span<const asio::const_buffer>(rest.data(), count), net::nothrow);
+            ++write_waits;
             (void)n;
             if (ec) {
                 failed = net::detail::normalize_error(ec);
@@ -476,7 +540,12 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                 ++count;
             }
             notify_room();
-            auto written = co_await write_out(std::span<const asio::const_buffer>(buffers.data(), 2 * count));
+            const std::span<const asio::const_buffer> frames(buffers.data(), 2 * count);
+            std::size_t sent = 0;
+            auto written = start_write(frames, sent);
+            if (written && sent < asio::buffer_size(frames)) {
+                written = co_await write_rest(frames, sent);
+            }
             if (!written) {
                 if (!terminal) {
                     terminal = written.error();
@@ -600,6 +669,50 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         return error::queue_full;
     }
 
+    // send()'s common case with no coroutine below it: nothing queued or being
+    // written, no received bytes waiting (see send_frame), a server frame sent
+    // as is on a plain socket. The frame goes in one system call; a tail the
+    // socket does not take is queued (payloads up to max_batched_copy, as when
+    // batching). Returns nothing, having sent nothing, when send_frame must.
+    std::optional<result<void>> send_whole_now(opcode op, bool fin, std::string_view payload)
+    {
+        if (role != ws::role::server || !open() || writing || !queue.empty() || read_begin < read_end ||
+            payload.size() > max_batched_copy || terminal || compresses(op, fin, payload.size()) ||
+            stream.plain_socket() == nullptr) {
+            return std::nullopt;
+        }
+        frame_header h;
+        h.fin = fin;
+        h.op = op;
+        h.payload_length = payload.size();
+        std::array<std::uint8_t, max_header_size> head;
+        const std::size_t head_size = write_header(head.data(), h);
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head_size),
+                                                        asio::buffer(payload.data(), payload.size())};
+        std::size_t sent = 0;
+        auto started = start_write(buffers, sent);
+        if (!started) {
+            if (!terminal) {
+                terminal = started.error();
+            }
+            abort();
+            return started;
+        }
+        if (sent == 0) {
+            return std::nullopt;  // the socket is full: send_frame waits for room
+        }
+        if (sent < head_size + payload.size()) {
+            out_frame rest;  // the frame's unsent bytes, sent before any later frame
+            if (sent < head_size) {
+                rest.owned.assign(reinterpret_cast<const char*>(head.data()) + sent, head_size - sent);
+                sent = head_size;
+            }
+            rest.owned.append(payload.substr(sent - head_size));
+            enqueue(std::move(rest));
+        }
+        return result<void>{};
+    }
+
     task<result<void>> send_frame(opcode op, bool fin, std::string_view payload)
     {
         if (!open()) {
@@ -649,14 +762,18 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         } else {
             std::array<asio::const_buffer, 2> buffers{asio::buffer(f.head.data(), f.head_size),
                                                       asio::buffer(body.data(), body.size())};
-            outcome = co_await write_out(std::span<const asio::const_buffer>(buffers));
+            std::size_t sent = 0;
+            outcome = start_write(buffers, sent);
+            if (outcome && sent < asio::buffer_size(buffers)) {
+                outcome = co_await write_rest(buffers, sent);
+            }
         }
         if (!outcome) {
             if (!terminal) {
                 terminal = outcome.error();
             }
             abort();
-        } else {
+        } else if (!queue.empty() || close_when_drained != close_mode::none) {
             co_await drain();
         }
         writing = false;
@@ -710,7 +827,7 @@ void sweeper::sweep()
     now_ = clock::now();
     // check_limits never adds or removes members synchronously (closing posts its work).
     for (std::size_t i = 0; i < members_.size(); ++i) {
-        members_[i]->check_limits(now_);
+        members_[i]->check_limits(now_, period_);
     }
     if (!members_.empty()) {
         arm();
@@ -771,12 +888,33 @@ task<result<message>> connection::read()
         result<std::size_t> n = std::size_t{0};
         if (asio::ip::tcp::socket* socket = s.stream.plain_socket()) {
             // Plain TCP: no timed operation's frame stays behind while idle.
-            auto [ec, got] = co_await socket->async_read_some(
-                asio::buffer(s.read_buffer.get(), s.read_capacity), net::nothrow);
-            if (ec) {
-                n = net::detail::normalize_error(ec);
-            } else {
-                n = got;
+            const asio::mutable_buffer into(s.read_buffer.get(), s.read_capacity);
+            if (s.watch_input &&
+                (std::exchange(s.recheck_input, false) || detail::input_watch::would_try_first(*socket))) {
+                n = detail::input_watch::try_receive(*socket, into);
+                // Nothing (proven empty) or a short receive (switch off, unproven).
+                s.input_unproven = n && *n != 0 && *n < into.size();
+            }
+            if (n && *n == 0) {
+                // A receive queued behind the switch completes right after the
+                // reactor made it, unless a queued write completes first.
+                const bool behind_switch = s.watch_input && !detail::input_watch::would_try_first(*socket);
+                const std::uint32_t writes = s.write_waits;
+                auto [ec, got] = co_await socket->async_read_some(into, net::nothrow);
+                if (ec == asio::error::operation_aborted && s.recheck_input && !s.shut_down) {
+                    continue;  // the sweeper's nudge: receive again
+                }
+                s.recheck_input = false;
+                if (ec) {
+                    n = net::detail::normalize_error(ec);
+                } else {
+                    n = got;
+                    s.input_unproven =
+                        behind_switch && writes == s.write_waits && writes % 2 == 0 && got < into.size();
+                    if (s.input_unproven) {
+                        detail::input_watch::received(*socket, got, into.size());
+                    }
+                }
             }
         } else {
             n = co_await s.stream.read_some(asio::buffer(s.read_buffer.get(), s.read_capacity));
@@ -827,7 +965,12 @@ task<result<void>> connection::send(message_type type, std::string_view data)
         co_return error::invalid_argument;
     }
     const opcode op = type == message_type::text ? opcode::text : opcode::binary;
-    auto sent = co_await keep->send_frame(op, true, data);
+    result<void> sent;
+    if (auto now = keep->send_whole_now(op, true, data)) {
+        sent = *now;
+    } else {
+        sent = co_await keep->send_frame(op, true, data);
+    }
     co_return sent;
 }
 

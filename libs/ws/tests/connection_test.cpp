@@ -167,6 +167,81 @@ TEST_CASE("pipelined messages: the replies, batched by the server, come back who
     });
 }
 
+TEST_CASE("end of stream with the last message: the server's read ends, soon")
+{
+    // The server receives its reads without a receive that finds nothing
+    // first (direct_io.hpp): a FIN that comes in with the last bytes raises no
+    // readiness event of its own, and its read must still end (the sweeper
+    // makes a silent connection receive once more).
+    ws_server server;
+    const auto port = server.port();
+    run_client(
+        [port]() -> task<void> {
+            for (int round = 0; round < 5; ++round) {
+                auto stream = co_await net::connect("127.0.0.1", port);
+                REQUIRE(stream.has_value());
+                stream->set_timeouts({3s, 2s});
+                std::string request = upgrade_request("/eof");
+                REQUIRE((co_await stream->write(asio::buffer(request))).has_value());
+                std::string received;
+                std::array<char, 4096> chunk;
+                // The 101, then a few echoes one at a time, so that the server's
+                // reads wait for readiness.
+                std::size_t expected = 0;
+                for (int i = 0; i <= 4; ++i) {
+                    if (i > 0) {
+                        const std::string frame =
+                            client_frame(opcode::binary, "message " + std::to_string(i));
+                        REQUIRE((co_await stream->write(asio::buffer(frame))).has_value());
+                        expected += 2 + 9;
+                    }
+                    while (received.find("\r\n\r\n") == std::string::npos ||
+                           received.size() - received.find("\r\n\r\n") - 4 < expected) {
+                        auto n = co_await stream->read_some(asio::buffer(chunk));
+                        REQUIRE(n.has_value());
+                        received.append(chunk.data(), *n);
+                    }
+                }
+                // The last message and the FIN together.
+                const std::string last = client_frame(opcode::binary, "last");
+                REQUIRE((co_await stream->write(asio::buffer(last))).has_value());
+                std::error_code ignored;
+                stream->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                const auto started = std::chrono::steady_clock::now();
+                for (;;) {
+                    auto n = co_await stream->read_some(asio::buffer(chunk));
+                    if (!n) {
+                        CHECK(n.error() == covet::errc::end_of_stream);
+                        break;
+                    }
+                    received.append(chunk.data(), *n);
+                }
+                CHECK(std::chrono::steady_clock::now() - started < 2s);
+                CHECK(received.ends_with(std::string("\x82\x04last", 6)));
+            }
+        },
+        30s);
+    CHECK(server.counters->ended == 5);
+}
+
+TEST_CASE("send to a full socket: messages sent in part arrive whole and in order")
+{
+    ws_server server;
+    const std::string url = server.url("/burst");
+    run_client([url]() -> task<void> {
+        auto conn = co_await connect(url);
+        REQUIRE(conn.has_value());
+        co_await net::sleep_for(300ms);  // the server's socket fills meanwhile
+        for (int i = 0; i < burst_count; ++i) {
+            auto msg = co_await conn->read();
+            REQUIRE(msg.has_value());
+            CHECK(msg->data == burst_message(i));
+        }
+        auto closed = co_await conn->close();
+        CHECK(closed.has_value());
+    });
+}
+
 TEST_CASE("subprotocol: the server's first preference the client offers")
 {
     ws_server server;

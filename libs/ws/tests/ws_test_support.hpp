@@ -45,6 +45,17 @@ inline std::string streamed_part(int part)
     return text;
 }
 
+/// Messages of /burst: 20 MiB in all, more than the sockets' buffers hold.
+constexpr int burst_count = 2000;
+
+/// Message `i` of /burst: 10 KiB, different for every i.
+inline std::string burst_message(int i)
+{
+    std::string text = "burst " + std::to_string(i) + " ";
+    text.resize(10 * 1024, static_cast<char>('a' + i % 26));
+    return text;
+}
+
 struct server_counters {
     std::atomic<int> closed_with{0};
     std::atomic<int> dead_peers{0};
@@ -70,6 +81,29 @@ inline task<http::response> route(http::request& req, std::shared_ptr<server_cou
             auto sent = co_await conn.send_text(std::string(conn.subprotocol()));
             (void)sent;
             co_await echo_loop(conn);
+        });
+    }
+    if (path == "/eof") {
+        // A short close_timeout makes the sweeper run every 100 ms.
+        options.connection.close_timeout = 400ms;
+        co_return accept(req, options, [counters](connection conn) -> task<void> {
+            co_await echo_loop(conn);
+            counters->ended++;
+        });
+    }
+    if (path == "/burst") {
+        // send() of 10 KiB messages to a client that reads late: the socket
+        // fills, sends go out in part and the rest waits its turn.
+        co_return accept(req, options, [counters](connection conn) -> task<void> {
+            for (int i = 0; i < burst_count; ++i) {
+                const std::string payload = burst_message(i);
+                auto sent = co_await conn.send_binary(payload);
+                if (!sent) {
+                    break;
+                }
+            }
+            co_await echo_loop(conn);
+            counters->ended++;
         });
     }
     if (path == "/origin") {

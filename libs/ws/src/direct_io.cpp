@@ -1,0 +1,171 @@
+#include "direct_io.hpp"
+
+#include <covet/net/detail/error.hpp>
+#include <covet/net/runtime.hpp>
+
+#include <asio/error.hpp>
+#include <asio/version.hpp>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <array>
+#include <cerrno>
+
+// The readiness switch lives in Asio's epoll reactor internals, whose layout
+// was checked for Asio 1.22 (Debian 12); elsewhere input_watch does nothing.
+#if defined(ASIO_HAS_EPOLL) && !defined(ASIO_HAS_IO_URING_AS_DEFAULT) && ASIO_VERSION >= 102200 && \
+    ASIO_VERSION < 102300
+#define COVET_WS_INPUT_WATCH 1
+#include <asio/detail/epoll_reactor.hpp>
+#else
+#define COVET_WS_INPUT_WATCH 0
+#endif
+
+namespace covet::ws::detail {
+
+namespace {
+
+std::error_code last_error() noexcept
+{
+    return net::detail::normalize_error(std::error_code(errno, std::system_category()));
+}
+
+bool would_block(int error) noexcept
+{
+    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
+
+}  // namespace
+
+result<std::size_t> send_now(asio::ip::tcp::socket& socket,
+                             std::span<const asio::const_buffer> buffers) noexcept
+{
+    std::array<iovec, 16> vectors;
+    std::size_t count = 0;
+    for (const asio::const_buffer& b : buffers) {
+        if (count == vectors.size()) {
+            break;  // the caller sends the rest after this part
+        }
+        vectors[count].iov_base = const_cast<void*>(b.data());
+        vectors[count].iov_len = b.size();
+        ++count;
+    }
+    msghdr header{};
+    header.msg_iov = vectors.data();
+    header.msg_iovlen = count;
+    const ssize_t sent = ::sendmsg(socket.native_handle(), &header, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) {
+        return static_cast<std::size_t>(sent);
+    }
+    if (would_block(errno)) {
+        return std::size_t{0};
+    }
+    return last_error();
+}
+
+#if COVET_WS_INPUT_WATCH
+
+namespace {
+
+using asio::detail::epoll_reactor;
+using descriptor_state = epoll_reactor::descriptor_state;
+using switches = bool (descriptor_state::*)[epoll_reactor::max_ops];
+
+// The reactor's per-socket "try first" switches are private: an explicit
+// instantiation may name them, and hands them out through this friend.
+switches try_first_switches() noexcept;
+
+template <switches Member>
+struct expose_try_first {
+    friend switches try_first_switches() noexcept { return Member; }
+};
+
+template struct expose_try_first<&descriptor_state::try_speculative_>;
+
+// The socket's implementation (protected in basic_socket).
+struct socket_access : asio::ip::tcp::socket {
+    static descriptor_state* state(asio::ip::tcp::socket& socket) noexcept
+    {
+        return (socket.*(&socket_access::impl_)).get_implementation().reactor_data_;
+    }
+};
+
+bool* read_switch(asio::ip::tcp::socket& socket) noexcept
+{
+    descriptor_state* state = socket_access::state(socket);
+    if (state == nullptr) {
+        return nullptr;  // closed
+    }
+    return &(state->*try_first_switches())[epoll_reactor::read_op];
+}
+
+}  // namespace
+
+bool input_watch::usable(asio::ip::tcp::socket& socket) noexcept
+{
+    net::runtime* rt = net::runtime::current();
+    if (rt == nullptr) {
+        return false;
+    }
+    const asio::any_io_executor any = socket.get_executor();
+    const auto* executor = any.target<asio::io_context::executor_type>();
+    return executor != nullptr && &executor->context() == &rt->context(net::runtime::current_worker());
+}
+
+bool input_watch::would_try_first(asio::ip::tcp::socket& socket) noexcept
+{
+    bool* on = read_switch(socket);
+    return on == nullptr || *on;
+}
+
+result<std::size_t> input_watch::try_receive(asio::ip::tcp::socket& socket,
+                                             asio::mutable_buffer buffer) noexcept
+{
+    const ssize_t got = ::recv(socket.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (got > 0) {
+        received(socket, static_cast<std::size_t>(got), buffer.size());
+        return static_cast<std::size_t>(got);
+    }
+    if (got == 0) {
+        return net::detail::normalize_error(asio::error::eof);
+    }
+    if (would_block(errno)) {
+        if (errno != EINTR) {
+            received(socket, 0, buffer.size());
+        }
+        return std::size_t{0};
+    }
+    return last_error();
+}
+
+void input_watch::received(asio::ip::tcp::socket& socket, std::size_t got, std::size_t capacity) noexcept
+{
+    if (got < capacity) {
+        if (bool* on = read_switch(socket)) {
+            *on = false;
+        }
+    }
+}
+
+#else
+
+bool input_watch::usable(asio::ip::tcp::socket&) noexcept
+{
+    return false;
+}
+
+bool input_watch::would_try_first(asio::ip::tcp::socket&) noexcept
+{
+    return true;
+}
+
+result<std::size_t> input_watch::try_receive(asio::ip::tcp::socket&, asio::mutable_buffer) noexcept
+{
+    return std::size_t{0};
+}
+
+void input_watch::received(asio::ip::tcp::socket&, std::size_t, std::size_t) noexcept {}
+
+#endif
+
+}  // namespace covet::ws::detail
