@@ -2,6 +2,7 @@
 
 #include <covet/http/detail/serialize.hpp>
 #include <covet/http/error.hpp>
+#include <covet/net/send_now.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -12,8 +13,6 @@
 #include <asio/write.hpp>
 
 #include <nghttp2/nghttp2.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,8 +40,6 @@ constexpr std::size_t write_batch_limit = 256 * 1024;
 // DATA payloads from this size on are written from the response's memory
 // (NGHTTP2_DATA_FLAG_NO_COPY) instead of being copied into the batch.
 constexpr std::size_t borrow_threshold = 4096;
-// A gather write with more pieces than this goes through Asio's write.
-constexpr std::size_t max_direct_iovecs = 64;
 
 // A wake-up for one waiting coroutine: a timer that never expires on its own
 // and is cancelled to wake the waiter. notify() before wait() is not lost.
@@ -1361,35 +1358,13 @@ task<bool> connection::write_gathered()
     if (plain_ != nullptr) {
         // Plain TCP: one sendmsg(2) straight away (a batch usually fits in the
         // socket buffer); only what it did not take goes through Asio's write.
-        std::size_t first = 0;
-        if (gather_.size() <= max_direct_iovecs) {
-            std::array<iovec, max_direct_iovecs> iov;
-            for (std::size_t i = 0; i < gather_.size(); ++i) {
-                iov[i] = {const_cast<void*>(gather_[i].data()), gather_[i].size()};
-            }
-            msghdr message{};
-            message.msg_iov = iov.data();
-            message.msg_iovlen = gather_.size();
-            ssize_t sent = 0;
-            do {
-                sent = ::sendmsg(plain_->native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-            } while (sent < 0 && errno == EINTR);
-            if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                gather_.clear();
-                co_return false;
-            }
-            // Skip what went out: whole buffers, then the front of a partial one.
-            for (auto left = static_cast<std::size_t>(std::max<ssize_t>(sent, 0)); first < gather_.size();) {
-                if (left < gather_[first].size()) {
-                    gather_[first] += left;
-                    break;
-                }
-                left -= gather_[first].size();
-                ++first;
-            }
+        const result<std::size_t> sent = net::send_now(*plain_, gather_);
+        if (!sent) {
+            gather_.clear();
+            co_return false;
         }
-        if (first < gather_.size()) {
-            const std::span<const asio::const_buffer> rest(gather_.data() + first, gather_.size() - first);
+        const std::span<const asio::const_buffer> rest = net::unsent(gather_, *sent);
+        if (!rest.empty()) {
             auto [ec, n] = co_await asio::async_write(*plain_, rest, net::nothrow);
             (void)n;
             ok = !ec;

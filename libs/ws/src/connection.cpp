@@ -3,6 +3,8 @@
 
 #include "direct_io.hpp"
 
+#include <covet/net/send_now.hpp>
+
 #include <covet/base/error.hpp>
 #include <covet/net/detail/error.hpp>
 
@@ -471,7 +473,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         write_started_at = sweep->now();
         sent = 0;
         if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
-            auto now = send_now(*socket, buffers);
+            auto now = net::send_now(*socket, buffers);
             if (!now) {
                 return now.error();
             }
@@ -480,26 +482,16 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         return {};
     }
 
-    // Writes what follows the first `sent` bytes of `buffers`: straight on a
-    // plain TCP socket (no timed operation's frame in between), else through
-    // the stream (then `sent` is 0).
-    task<result<void>> write_rest(std::span<const asio::const_buffer> buffers, std::size_t sent)
+    // Writes what follows the first `sent` bytes of `buffers` (advanced in
+    // place): straight on a plain TCP socket (no timed operation's frame in
+    // between), else through the stream (then `sent` is 0).
+    task<result<void>> write_rest(std::span<asio::const_buffer> buffers, std::size_t sent)
     {
         std::error_code failed;
         if (asio::ip::tcp::socket* socket = stream.plain_socket()) {
-            std::array<asio::const_buffer, 16> rest;
-            std::size_t count = 0;
-            for (const asio::const_buffer& b : buffers) {
-                if (sent >= b.size()) {
-                    sent -= b.size();
-                    continue;
-                }
-                rest[count++] = b + sent;
-                sent = 0;
-            }
+            const std::span<const asio::const_buffer> rest = net::unsent(buffers, sent);
             ++write_waits;
-            auto [ec, n] = co_await asio::async_write(
-                *socket, std::span<const asio::const_buffer>(rest.data(), count), net::nothrow);
+            auto [ec, n] = co_await asio::async_write(*socket, rest, net::nothrow);
             ++write_waits;
             (void)n;
             if (ec) {
@@ -540,7 +532,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                 ++count;
             }
             notify_room();
-            const std::span<const asio::const_buffer> frames(buffers.data(), 2 * count);
+            const std::span<asio::const_buffer> frames(buffers.data(), 2 * count);
             std::size_t sent = 0;
             auto written = start_write(frames, sent);
             if (written && sent < asio::buffer_size(frames)) {

@@ -7,8 +7,6 @@
 #include <asio/version.hpp>
 
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <array>
 #include <cerrno>
 
 // The readiness switch lives in Asio's epoll reactor internals, whose layout
@@ -23,6 +21,8 @@
 
 namespace covet::ws::detail {
 
+#if COVET_WS_INPUT_WATCH
+
 namespace {
 
 std::error_code last_error() noexcept
@@ -34,38 +34,6 @@ bool would_block(int error) noexcept
 {
     return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
 }
-
-}  // namespace
-
-result<std::size_t> send_now(asio::ip::tcp::socket& socket,
-                             std::span<const asio::const_buffer> buffers) noexcept
-{
-    std::array<iovec, 16> vectors;
-    std::size_t count = 0;
-    for (const asio::const_buffer& b : buffers) {
-        if (count == vectors.size()) {
-            break;  // the caller sends the rest after this part
-        }
-        vectors[count].iov_base = const_cast<void*>(b.data());
-        vectors[count].iov_len = b.size();
-        ++count;
-    }
-    msghdr header{};
-    header.msg_iov = vectors.data();
-    header.msg_iovlen = count;
-    const ssize_t sent = ::sendmsg(socket.native_handle(), &header, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent >= 0) {
-        return static_cast<std::size_t>(sent);
-    }
-    if (would_block(errno)) {
-        return std::size_t{0};
-    }
-    return last_error();
-}
-
-#if COVET_WS_INPUT_WATCH
-
-namespace {
 
 using asio::detail::epoll_reactor;
 using descriptor_state = epoll_reactor::descriptor_state;

@@ -6,8 +6,9 @@
 // Per echoed message Asio costs a receive, a send and a speculative receive
 // that finds nothing (Asio tries to receive before waiting for readiness),
 // and the send goes through a reactor operation and a posted completion.
-// send_now() sends without an operation; input_watch lets a receive that is
-// known to have emptied the socket go straight to waiting for readiness.
+// covet::net::send_now() sends without an operation; input_watch lets a
+// receive that is known to have emptied the socket go straight to waiting
+// for readiness.
 
 #include <covet/base/result.hpp>
 
@@ -18,11 +19,6 @@
 #include <span>
 
 namespace covet::ws::detail {
-
-/// Sends what the socket takes now, without blocking (MSG_DONTWAIT): the
-/// number of bytes sent, 0 when the socket is full, or the error.
-result<std::size_t> send_now(asio::ip::tcp::socket& socket,
-                             std::span<const asio::const_buffer> buffers) noexcept;
 
 /// Asio's epoll reactor registers a socket once, edge-triggered, and before
 /// queueing a receive it tries one unless the socket's "try first" switch is
