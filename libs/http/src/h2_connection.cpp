@@ -814,12 +814,16 @@ bool connection::setup(std::string_view upgrade_settings, bool head_request)
         return false;
     }
     const http2_options& o = options.http2;
-    const std::array<nghttp2_settings_entry, 5> settings{{
+    // No RFC 7540 priorities (RFC 9218 2.1): nghttp2 then schedules streams
+    // by RFC 9218 urgency instead of keeping a dependency tree per stream,
+    // and parses PRIORITY frames without acting on them (RFC 9113 5.3.2).
+    const std::array<nghttp2_settings_entry, 6> settings{{
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, o.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, o.initial_window_size},
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, o.max_frame_size},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, o.max_header_list_size},
         {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, o.header_table_size},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     }};
     if (!upgrade_settings.empty()) {
         if (nghttp2_session_upgrade2(session, reinterpret_cast<const std::uint8_t*>(upgrade_settings.data()),
