@@ -300,6 +300,46 @@ private:
 
 class connection;
 
+// The nghttp2 buffers a stream's request fields point into, referenced until
+// the stream is recycled (no vector::push_back call per field).
+class held_buffers {
+public:
+    held_buffers() = default;
+    held_buffers(const held_buffers&) = delete;
+    held_buffers& operator=(const held_buffers&) = delete;
+    ~held_buffers() { release(); }
+
+    void add(nghttp2_rcbuf* buffer)
+    {
+        if (size_ == capacity_) [[unlikely]] {
+            grow();
+        }
+        data_[size_++] = buffer;
+        nghttp2_rcbuf_incref(buffer);
+    }
+    void release() noexcept
+    {
+        for (std::size_t i = 0; i < size_; ++i) {
+            nghttp2_rcbuf_decref(data_[i]);
+        }
+        size_ = 0;
+    }
+
+private:
+    [[gnu::noinline]] void grow()
+    {
+        const std::size_t capacity = std::max<std::size_t>(16, 2 * capacity_);
+        auto bigger = std::make_unique<nghttp2_rcbuf*[]>(capacity);
+        std::copy_n(data_.get(), size_, bigger.get());
+        data_ = std::move(bigger);
+        capacity_ = capacity;
+    }
+
+    std::unique_ptr<nghttp2_rcbuf*[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+};
+
 enum class body_kind : std::uint8_t { none, memory, file, streamed };
 
 // One request/response exchange. Referenced (an intrusive count: one
@@ -308,14 +348,6 @@ enum class body_kind : std::uint8_t { none, memory, file, streamed };
 // connection with its buffers' capacity (no allocation for the next stream).
 struct h2_stream final : body_source, body_writer {
     explicit h2_stream(connection& c);
-    ~h2_stream() override { release_fields(); }
-    void release_fields() noexcept
-    {
-        for (nghttp2_rcbuf* b : held) {
-            nghttp2_rcbuf_decref(b);
-        }
-        held.clear();
-    }
     void reset() noexcept;
     h2_stream(const h2_stream&) = delete;
     h2_stream& operator=(const h2_stream&) = delete;
@@ -334,7 +366,7 @@ struct h2_stream final : body_source, body_writer {
     h2_stream* prev = nullptr;  // the connection's list of open streams
     h2_stream* next = nullptr;
     // Request: fields are views into nghttp2's reference-counted buffers.
-    std::vector<nghttp2_rcbuf*> held;
+    held_buffers held;
     std::vector<header> fields;
     std::vector<header> trailer_fields;
     std::string_view authority;
@@ -591,13 +623,12 @@ private:
 
 h2_stream::h2_stream(connection& c) : conn(c), wake(c.stream.get_executor())
 {
-    held.reserve(32);
     fields.reserve(16);
 }
 
 void h2_stream::reset() noexcept
 {
-    release_fields();
+    held.release();
     fields.clear();
     trailer_fields.clear();
     authority = {};
@@ -1293,14 +1324,16 @@ task<bool> connection::write_all()
         borrowed_.clear();
         batch_bytes_ = 0;
         // nghttp2_session_send() can return with frames still queued (DATA of
-        // some streams goes out a round later): ask again until nothing more
-        // comes, so that one write carries every response that is ready.
+        // some streams goes out a round later): ask again while nghttp2 wants
+        // to write and the last call gave something, so that one write
+        // carries every response that is ready.
         for (std::size_t collected = 0;;) {
             if (nghttp2_session_send(session) != 0) {
                 stream.close();
                 co_return false;
             }
-            if (batch_bytes_ == collected || batch_bytes_ >= write_batch_limit) {
+            if (batch_bytes_ == collected || batch_bytes_ >= write_batch_limit ||
+                nghttp2_session_want_write(session) == 0) {
                 break;
             }
             collected = batch_bytes_;
@@ -1349,6 +1382,10 @@ task<bool> connection::write_all()
             dead = true;
             stream.close();
             co_return false;
+        }
+        // Responses submitted while the batch was on the socket go in the next one.
+        if (nghttp2_session_want_write(session) == 0) {
+            co_return true;
         }
     }
 }
@@ -1555,25 +1592,30 @@ int connection::on_header(nghttp2_session*, const nghttp2_frame* frame, nghttp2_
         }
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
-    nghttp2_rcbuf_incref(name);
-    s->held.push_back(name);
-    nghttp2_rcbuf_incref(value);
-    s->held.push_back(value);
-    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
-        s->trailer_fields.push_back({n, v});
-        return 0;
-    }
-    if (!n.empty() && n.front() == ':') {
+    // Only the bytes the stream keeps are referenced: both of a field, the
+    // value of a pseudo-header it uses, nothing of the others (:scheme).
+    if (frame->headers.cat != NGHTTP2_HCAT_HEADERS && !n.empty() && n.front() == ':') {
+        std::string_view* kept = nullptr;
         if (n == ":method") {
-            s->head.method_name = v;
+            kept = &s->head.method_name;
         } else if (n == ":path") {
-            s->head.target = v;
+            kept = &s->head.target;
         } else if (n == ":authority") {
-            s->authority = v;
+            kept = &s->authority;
+        }
+        if (kept != nullptr) {
+            s->held.add(value);
+            *kept = v;
         }
         return 0;
     }
-    s->fields.push_back({n, v});
+    s->held.add(name);
+    s->held.add(value);
+    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+        s->trailer_fields.push_back({n, v});
+    } else {
+        s->fields.push_back({n, v});
+    }
     return 0;
 }
 
