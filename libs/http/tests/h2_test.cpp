@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <set>
 #include <thread>
 
 using namespace covet::http;
@@ -491,4 +492,50 @@ TEST_CASE("h2c: a client that half-closes while a runner's write waits on a full
         }
     }
     CHECK(served);
+}
+
+TEST_CASE("h2c: the server announces no RFC 7540 priorities, and PRIORITY frames and signals are still accepted")
+{
+    h2_server s;
+    raw_h2 c(s.port());
+    REQUIRE(c.preface());
+    // SETTINGS_NO_RFC7540_PRIORITIES (0x9) = 1 in the server's first SETTINGS (RFC 9218 2.1).
+    REQUIRE(c.read_until([](const raw_h2::frame& f) { return f.type == 4 && (f.flags & 1) == 0; }));
+    bool no_rfc7540_priorities = false;
+    for (const auto& f : c.frames) {
+        if (f.type != 4 || (f.flags & 1) != 0) {
+            continue;
+        }
+        for (std::size_t i = 0; i + 6 <= f.payload.size(); i += 6) {
+            const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(f.payload[i + k]); };
+            const unsigned id = byte(0) << 8 | byte(1);
+            const std::uint32_t value = std::uint32_t{byte(2)} << 24 | std::uint32_t{byte(3)} << 16 |
+                                        std::uint32_t{byte(4)} << 8 | std::uint32_t{byte(5)};
+            no_rfc7540_priorities = no_rfc7540_priorities || (id == 0x9 && value == 1);
+        }
+    }
+    CHECK(no_rfc7540_priorities);
+
+    // RFC 9113 5.3.2: PRIORITY frames are still parsed, for idle, open and
+    // closed streams, and a HEADERS frame may carry the PRIORITY flag.
+    const std::string priority = raw_h2::u32(0) + std::string(1, '\x0f');  // depends on 0, weight 16
+    REQUIRE(c.send(raw_h2::make_frame(2, 0, 1, priority)));
+    REQUIRE(c.send(raw_h2::make_frame(2, 0, 9, raw_h2::u32(0x80000001u) + std::string(1, '\xff'))));
+    REQUIRE(c.send(raw_h2::make_frame(1, 0x25, 1, priority + c.header_block("GET", "/hello"))));
+    // RFC 9218 4: a priority field is a hint, never an error.
+    REQUIRE(c.send(raw_h2::make_frame(1, 0x5, 3, c.header_block("GET", "/hello", {{"priority", "u=1, i"}}))));
+    REQUIRE(c.send(raw_h2::make_frame(2, 0, 1, priority)));  // stream 1 may be closed by now
+    REQUIRE(c.request(5, "/hello"));
+    std::set<std::uint32_t> complete;
+    CHECK(c.read_until([&](const raw_h2::frame& f) {
+        if (response_complete(f, f.stream)) {
+            complete.insert(f.stream);
+        }
+        return complete.size() == 3;
+    }));
+    CHECK(complete == std::set<std::uint32_t>{1, 3, 5});
+    for (const auto& f : c.frames) {
+        CHECK(f.type != rst_stream_frame);
+        CHECK(f.type != goaway_frame);
+    }
 }
