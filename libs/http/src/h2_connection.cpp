@@ -518,6 +518,7 @@ private:
     bool feed(const char* data, std::size_t size);
     void launch_ready();
     void wake_runner();
+    void spare_runner_if_suspended();
     static task<void> run_handlers(connection& c, handler_runner& r);
     static task<void> produce_body(connection& c, h2_stream& s);
     task<void> write_loop();
@@ -610,6 +611,7 @@ private:
     std::vector<std::unique_ptr<handler_runner>> runners_;
     std::vector<handler_runner*> idle_runners_;
     std::size_t waking_runners_ = 0;  // woken or spawned, not yet taking work
+    bool spare_check_posted_ = false;
     // The write batch being collected: copied frame bytes, borrowed body bytes
     // and the streams those belong to (kept alive until the write is done).
     std::string out_;
@@ -1035,9 +1037,10 @@ void connection::launch_ready()
 }
 
 // Gets one more runner going: an idle one, or a new one. One at a time: a
-// runner that takes a stream while more wait calls this again, so the queue
-// keeps moving when a handler suspends, and synchronous handlers run one
-// after another in the same runner without a wake-up each.
+// runner whose handler suspends while more streams wait gets another one
+// going (spare_runner_if_suspended), so the queue keeps moving, and
+// synchronous handlers run one after another in the same runner without a
+// wake-up each.
 void connection::wake_runner()
 {
     if (waking_runners_ > 0 || dead) {
@@ -1061,6 +1064,26 @@ void connection::wake_runner()
     });
 }
 
+// Streams wait behind the handler a runner is about to run: another runner
+// must take them if that handler suspends. A posted check finds out (it runs
+// only once this runner gives the thread away); synchronous handlers empty
+// the queue first, so no runner is woken just to find nothing to do.
+void connection::spare_runner_if_suspended()
+{
+    if (spare_check_posted_ || waking_runners_ > 0 || dead) {
+        return;
+    }
+    spare_check_posted_ = true;
+    ++tasks;
+    asio::post(stream.get_executor(), [this] {
+        spare_check_posted_ = false;
+        if (queue_head_ < queue_.size()) {
+            wake_runner();
+        }
+        task_finished();
+    });
+}
+
 task<void> connection::run_handlers(connection& c, handler_runner& r)
 {
     for (;;) {
@@ -1071,7 +1094,7 @@ task<void> connection::run_handlers(connection& c, handler_runner& r)
                 c.queue_.clear();
                 c.queue_head_ = 0;
             } else {
-                c.wake_runner();  // takes the rest if this handler suspends
+                c.spare_runner_if_suspended();
             }
             if (s->closed) {
                 continue;
