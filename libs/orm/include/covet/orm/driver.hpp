@@ -56,6 +56,71 @@ public:
     virtual task<bool> fetch(row_sink& sink, std::size_t max_rows) = 0;
 };
 
+/// A cached prepared statement that a driver running statements inline
+/// (SQLite) lends to one call: parameters are bound straight from C++ values
+/// and columns read straight into fields, with no orm::value or orm::row in
+/// between. Its read methods match orm::row's, so the same mapping code reads
+/// both. Not virtual: the SQLite driver implements it. Errors throw orm::error.
+class direct_statement {
+public:
+    direct_statement(void* statement, std::string_view sql) noexcept : statement_(statement), sql_(sql) {}
+
+    /// A run binds `count` parameters from index 1: more than the statement
+    /// has placeholders throws, fewer leave the rest NULL.
+    void expect_parameters(std::size_t count);
+    void bind(int index, null_t);
+    void bind(int index, std::int64_t v);
+    void bind(int index, double v);
+    void bind(int index, std::string_view v);
+    void bind(int index, std::span<const std::byte> v);
+    void bind_value(int index, const value& v);
+    /// Binds any bindable C++ value, as to_value_view() would convert it.
+    template <class T>
+    void bind_any(int index, const T& v)
+    {
+        visit_bindable(v, [&](auto primitive) { bind(index, primitive); });
+    }
+
+    /// Steps once: true when a row is ready to read, false at the end.
+    bool step();
+    bool read_only() const noexcept;
+
+    std::size_t size() const noexcept;
+    std::string_view name(std::size_t column) const noexcept;
+    bool is_null(std::size_t column) const noexcept;
+    std::int64_t get_int(std::size_t column) const;
+    double get_double(std::size_t column) const;
+    std::string_view get_text(std::size_t column) const;
+    blob get_blob(std::size_t column) const;
+
+private:
+    [[noreturn]] void fail(int rc);
+    void* statement_;
+    std::string_view sql_;
+};
+
+/// What a typed call does with a direct_statement (a reference to a callable,
+/// valid for the call). `fixed_text`: the SQL is a string that never changes
+/// or moves until the program ends (the ORM's per-model statements), so a
+/// statement cache may know it by its address alone.
+class direct_body {
+public:
+    template <class F>
+    explicit direct_body(F& f, bool fixed_text = false) noexcept
+        : object_(&f),
+          call_([](void* o, direct_statement& st) { (*static_cast<F*>(o))(st); }),
+          fixed_(fixed_text)
+    {
+    }
+    void operator()(direct_statement& st) const { call_(object_, st); }
+    bool fixed_text() const noexcept { return fixed_; }
+
+private:
+    void* object_;
+    void (*call_)(void*, direct_statement&);
+    bool fixed_;
+};
+
 class connection {
 public:
     virtual ~connection() = default;
@@ -69,6 +134,20 @@ public:
     /// saving a coroutine frame per call; run() is then its thin wrapper.
     virtual bool runs_inline() const noexcept { return false; }
     virtual statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink);
+
+    /// Drivers that run inline and lend their statements (SQLite): runs the
+    /// single statement `sql` through `body`, which binds and steps it, after
+    /// calling `before` (if set) with `sql`. False (nothing run, `before`
+    /// not called): use run() instead, e.g. for a multi-statement script.
+    virtual bool run_direct(std::string_view sql, const direct_body& body,
+                            const std::function<void(std::string_view)>* before, statement_result& out)
+    {
+        (void)sql;
+        (void)body;
+        (void)before;
+        (void)out;
+        return false;
+    }
 
     /// Drivers that pipeline (PostgreSQL) accept run() calls from several
     /// coroutines of one thread at once and batch them on the wire; a
