@@ -865,3 +865,98 @@ TEST_CASE("registry routes reads to the replica and writes to the primary")
     }());
     dbs.close();
 }
+
+TEST_CASE("the typed statement path (SQLite run inline) and the value path agree")
+{
+    temp_dir dir;
+    // In memory and on a file run inline (typed path); a file offloaded (values and rows).
+    orm::database_options inline_file;
+    inline_file.connect.offload_blocking = false;
+    std::vector<orm::database> dbs;
+    dbs.push_back(orm::database::open("sqlite::memory:"));
+    dbs.push_back(orm::database::open(dir.url("inline.db"), inline_file));
+    dbs.push_back(orm::database::open(dir.url("offloaded.db")));
+    for (auto& db : dbs) {
+        block_on([&]() -> task<void> {
+            co_await db.execute(schema);  // a multi-statement script: not a single statement
+            const auto ann = user{.name = "ann", .age = 31, .email = "a@x", .score = 1.5, .active = false};
+            const auto id = co_await db.insert(ann);
+            auto found = co_await db.find<user>(id);
+            REQUIRE(found);
+            CHECK(found->name == "ann");
+            CHECK(found->age == 31);
+            CHECK(found->email == "a@x");
+            CHECK(found->score == 1.5);
+            CHECK(found->active == false);
+            found->age.reset();
+            found->email.reset();
+            CHECK(co_await db.update(*found) == 1);
+            auto again = co_await db.query_one<user>("SELECT * FROM users WHERE id = $1", id);
+            REQUIRE(again);
+            CHECK(!again->age);
+            CHECK(!again->email);
+            // Fewer arguments than placeholders leave the rest NULL, also after a run that bound them all.
+            auto both = co_await db.query_one<std::optional<std::int64_t>>("SELECT $1 + $2", 1, 2);
+            REQUIRE(both);
+            CHECK(*both == 3);
+            auto one = co_await db.query_one<std::optional<std::int64_t>>("SELECT $1 + $2", 1);
+            REQUIRE(one);
+            CHECK(!*one);
+            bool too_many = false;
+            try {
+                co_await db.execute("SELECT $1", 1, 2);
+            } catch (const orm::error& e) {
+                too_many = e.kind() == orm::errc::query_error && e.sql_state() == "08P01";
+            }
+            CHECK(too_many);
+            // A value that cannot be bound fails before the statement runs; the connection stays usable.
+            bool out_of_range = false;
+            try {
+                co_await db.query<user>("SELECT * FROM users WHERE id = $1", std::uint64_t{UINT64_MAX});
+            } catch (const orm::error& e) {
+                out_of_range = e.kind() == orm::errc::invalid_argument;
+            }
+            CHECK(out_of_range);
+            auto rows = co_await db.query<user>("SELECT name, id FROM users WHERE id = $1", id);
+            REQUIRE(rows.size() == 1);
+            CHECK(rows[0].name == "ann");
+            CHECK(rows[0].id == id);
+            {
+                auto tx = co_await db.begin();
+                const auto bob = user{.name = "bob"};
+                const auto bob_id = co_await tx.insert(bob);
+                auto in_tx = co_await tx.find<user>(bob_id);
+                CHECK(in_tx);
+                CHECK(co_await tx.remove<user>(bob_id) == 1);
+                co_await tx.commit();
+            }
+            CHECK(co_await db.remove<user>(id) == 1);
+            CHECK(!(co_await db.find<user>(id)));
+        }());
+    }
+}
+
+TEST_CASE("on_statement sees every statement once, on both paths")
+{
+    std::vector<std::string> seen;
+    orm::database_options options;
+    options.on_statement = [&](std::string_view sql) { seen.emplace_back(sql); };
+    auto db = orm::database::open("sqlite::memory:", options);
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);  // a script: run through the value path
+        const auto ann = user{.name = "ann"};
+        const auto id = co_await db.insert(ann);
+        co_await db.find<user>(id);
+        try {
+            co_await db.execute("SELEC broken");  // fails to prepare: still reported
+        } catch (const orm::error&) {
+        }
+        co_await db.query<user>("SELECT * FROM users");
+    }());
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[0] == schema);
+    CHECK(seen[1].starts_with("INSERT INTO"));
+    CHECK(seen[2].starts_with("SELECT"));
+    CHECK(seen[3] == "SELEC broken");
+    CHECK(seen[4] == "SELECT * FROM users");
+}

@@ -57,6 +57,27 @@ public:
     /// from the model): no lookup by name, one direct read per column.
     void assume_positional() noexcept { positional_ = true; }
 
+    /// True when r's columns are exactly Row's fields in declaration order
+    /// (then assume_positional() maps them without names).
+    template <class R>
+    static bool in_order(const R& r)
+    {
+        if constexpr (scalar_row<Row>) {
+            (void)r;
+            return false;
+        } else {
+            if (r.size() != column_count<Row>) {
+                return false;
+            }
+            for (std::size_t i = 0; i < column_count<Row>; ++i) {
+                if (!field_named(i, r.name(i), std::make_index_sequence<column_count<Row>>{})) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /// `r`: an orm::row or a direct_statement positioned on a row.
     template <class R>
     void map(const R& r, Row& out)
@@ -546,7 +567,12 @@ public:
                     st.bind_value(position, stored[i]);
                 }
             }
-            detail::read_all(st, rows, q.positional());
+            bool positional = q.positional();
+            if (!q.layout_known()) {
+                positional = detail::mapper<Row>::in_order(st);  // once: the names come from q's SQL
+                q.learn_positional(positional);
+            }
+            detail::read_all(st, rows, positional);
         };
         statement_result done;
         if (!run_direct(q.sql(), direct_body(typed), done)) {
