@@ -59,6 +59,13 @@ struct name_and_title {
 };
 COVET_REFLECT(name_and_title, name, title);
 
+// The same columns as name_and_title in the other order: mapped by name.
+struct title_and_name {
+    std::string title;
+    std::string name;
+};
+COVET_REFLECT(title_and_name, title, name);
+
 struct age_stats {
     std::optional<int> age;
     std::int64_t n = 0;
@@ -371,6 +378,22 @@ TEST_CASE("a prepared query runs with new arguments, mixed with constant paramet
             REQUIRE(rows.size() == 1);
             CHECK(rows[0].name == "user" + std::to_string(id));
             CHECK(rows[0].title == "first of user" + std::to_string(id));
+        }
+        // The selected columns turned out to be name_and_title's fields in order.
+        CHECK(titles.positional());
+        const orm::prepared_query<app::title_and_name> swapped(
+            orm::select<user>()
+                .join<app::post>(c(&app::post::user_id) == c(&user::id))
+                .columns(c(&user::name), c(&app::post::title))
+                .where(c(&user::id) == orm::arg(0))
+                .order_by(c(&app::post::title).asc()));
+        for (int run = 0; run < 2; ++run) {
+            const std::int64_t two = 2;
+            auto rows = co_await db.fetch(swapped, two);
+            REQUIRE(rows.size() == 2);
+            CHECK(rows[0].name == "user2");
+            CHECK(rows[0].title == "first of user2");
+            CHECK_FALSE(swapped.positional());
         }
         const std::int64_t missing = 99;
         auto none = co_await db.fetch(titles, missing, "x");
