@@ -141,8 +141,8 @@ public:
     sqlite_connection(sqlite3* db, bool offload) noexcept : db_(db), offload_(offload) {}
     ~sqlite_connection() override
     {
-        for (auto& [sql, st] : cache_) {
-            sqlite3_finalize(st);
+        for (auto& [sql, entry] : cache_) {
+            sqlite3_finalize(entry.st);
         }
         sqlite3_close_v2(db_);
     }
@@ -217,12 +217,14 @@ private:
     {
         roll_back_if_needed();
         sqlite3_stmt* st = nullptr;
+        statement_memo* memo = nullptr;
         try {
             auto found = prepare(sql, body.fixed_text());
             if (found.multi) {
                 return false;
             }
             st = found.st;
+            memo = found.memo;
         } catch (...) {
             if (before != nullptr && *before) {
                 (*before)(sql);  // a statement that fails to prepare was still run
@@ -232,7 +234,7 @@ private:
         if (before != nullptr && *before) {
             (*before)(sql);
         }
-        direct_statement lent(st, sql);
+        direct_statement lent(st, sql, memo);
         try {
             body(lent);
         } catch (const error& e) {
@@ -278,6 +280,7 @@ private:
     struct prepared {
         sqlite3_stmt* st;
         bool multi;
+        statement_memo* memo = nullptr;
     };
 
     // `fixed_text`: see direct_body.
@@ -288,13 +291,13 @@ private:
         // text, is cheaper than hashing it. A slot filled from a fixed text needs
         // no comparison: no other string can ever start at its address.
         recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
-        if (slot.st != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
+        if (slot.entry != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
             (slot.fixed || std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0)) {
-            return {slot.st, false};
+            return {slot.entry->st, false, &slot.entry->memo};
         }
         if (auto it = cache_.find(sql); it != cache_.end()) {
-            slot = {sql.data(), it->first, it->second, fixed_text};
-            return {it->second, false};
+            slot = {sql.data(), it->first, &it->second, fixed_text};
+            return {it->second.st, false, &it->second.memo};
         }
         const std::string text = rewrite_placeholders(sql);
         sqlite3_stmt* st = nullptr;
@@ -311,14 +314,14 @@ private:
         if (cache_.size() >= max_cached) {
             recent_.fill({});
             for (auto& [key, old] : cache_) {
-                sqlite3_finalize(old);
+                sqlite3_finalize(old.st);
             }
             cache_.clear();
         }
-        auto [it, inserted] = cache_.emplace(std::string(sql), st);
+        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, {}});
         (void)inserted;
-        slot = {sql.data(), it->first, st, fixed_text};
-        return {st, false};
+        slot = {sql.data(), it->first, &it->second, fixed_text};
+        return {st, false, &it->second.memo};
     }
 
     // Several statements in one string (schema scripts): no parameters, no rows.
@@ -340,10 +343,14 @@ private:
         return {static_cast<std::uint64_t>(sqlite3_changes64(db_))};
     }
 
+    struct cached {
+        sqlite3_stmt* st;
+        statement_memo memo;
+    };
     struct recent {
         const char* data = nullptr;
-        std::string_view text;  // the cache's own key (stable: node-based map)
-        sqlite3_stmt* st = nullptr;
+        std::string_view text;    // the cache's own key (stable: node-based map)
+        cached* entry = nullptr;  // (stable too)
         bool fixed = false;
     };
 
@@ -353,7 +360,7 @@ private:
     bool offload_;
     bool broken_ = false;
     bool needs_rollback_ = false;
-    std::unordered_map<std::string, sqlite3_stmt*, string_hash, std::equal_to<>> cache_;
+    std::unordered_map<std::string, cached, string_hash, std::equal_to<>> cache_;
 };
 
 // A cached statement stepped a batch at a time. The stream owning it holds
@@ -431,7 +438,8 @@ bool sqlite_connection::step_rows(sqlite3_stmt* st, std::string_view sql, row_si
 std::unique_ptr<cursor> sqlite_connection::open_cursor(std::string_view sql, std::span<const value> params)
 {
     roll_back_if_needed();
-    auto [st, multi] = prepare(sql);
+    auto [st, multi, memo] = prepare(sql);
+    (void)memo;
     if (multi) {
         throw error(errc::query_error, "42601", "covet::orm: a multi-statement script cannot be streamed");
     }
@@ -573,6 +581,23 @@ bool direct_statement::step()
 bool direct_statement::read_only() const noexcept
 {
     return sqlite3_stmt_readonly(native(statement_)) != 0;
+}
+
+int direct_statement::learned_in_order(const void* row_type) const noexcept
+{
+    if (memo_ == nullptr || memo_->row_type != row_type ||
+        memo_->recompiled != sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0)) {
+        return -1;
+    }
+    return memo_->in_order ? 1 : 0;
+}
+
+void direct_statement::learn_in_order(const void* row_type, bool in_order) noexcept
+{
+    if (memo_ != nullptr) {
+        *memo_ = {row_type, sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0),
+                  in_order};
+    }
 }
 
 std::size_t direct_statement::size() const noexcept

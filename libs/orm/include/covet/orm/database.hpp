@@ -393,15 +393,41 @@ inline void run_to_end(direct_statement& st)
 }
 
 template <class Row>
+inline constexpr char row_type_tag = 0;
+
+// Whether the columns of st (on its first row) are Row's fields in order:
+// looked up by name once per cached statement, then remembered with it.
+template <class Row>
+bool columns_in_order(direct_statement& st)
+{
+    if constexpr (scalar_row<Row>) {
+        (void)st;
+        return false;
+    } else {
+        const int known = st.learned_in_order(&row_type_tag<Row>);
+        if (known >= 0) {
+            return known > 0;
+        }
+        const bool in_order = mapper<Row>::in_order(st);
+        st.learn_in_order(&row_type_tag<Row>, in_order);
+        return in_order;
+    }
+}
+
+// `positional`: the SQL selects Row's columns in order (else learned, see columns_in_order).
+template <class Row>
 void read_all(direct_statement& st, std::vector<Row>& out, bool positional)
 {
+    if (!st.step()) {
+        return;
+    }
     mapper<Row> m;
-    if (positional) {
+    if (positional || columns_in_order<Row>(st)) {
         m.assume_positional();
     }
-    while (st.step()) {
+    do {
         m.map(st, out.emplace_back());
-    }
+    } while (st.step());
 }
 
 // The first row; `select`: a SELECT, which stops there (a write runs to its end).
@@ -412,7 +438,7 @@ void read_first(direct_statement& st, std::optional<Row>& out, bool positional, 
         return;
     }
     mapper<Row> m;
-    if (positional) {
+    if (positional || columns_in_order<Row>(st)) {
         m.assume_positional();
     }
     m.map(st, out.emplace());
@@ -567,12 +593,7 @@ public:
                     st.bind_value(position, stored[i]);
                 }
             }
-            bool positional = q.positional();
-            if (!q.layout_known()) {
-                positional = detail::mapper<Row>::in_order(st);  // once: the names come from q's SQL
-                q.learn_positional(positional);
-            }
-            detail::read_all(st, rows, positional);
+            detail::read_all(st, rows, q.positional());
         };
         statement_result done;
         if (!run_direct(q.sql(), direct_body(typed), done)) {

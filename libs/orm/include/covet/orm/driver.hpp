@@ -56,6 +56,14 @@ public:
     virtual task<bool> fetch(row_sink& sink, std::size_t max_rows) = 0;
 };
 
+/// What typed calls learned about a cached statement's result columns, kept
+/// with the statement by the driver: whether they are a Row's fields in order.
+struct statement_memo {
+    const void* row_type = nullptr;  ///< the Row it was learned for
+    int recompiled = -1;             ///< the statement's recompilations (schema changes) then
+    bool in_order = false;
+};
+
 /// A cached prepared statement that a driver running statements inline
 /// (SQLite) lends to one call: parameters are bound straight from C++ values
 /// and columns read straight into fields, with no orm::value or orm::row in
@@ -63,7 +71,10 @@ public:
 /// both. Not virtual: the SQLite driver implements it. Errors throw orm::error.
 class direct_statement {
 public:
-    direct_statement(void* statement, std::string_view sql) noexcept : statement_(statement), sql_(sql) {}
+    direct_statement(void* statement, std::string_view sql, statement_memo* memo = nullptr) noexcept
+        : statement_(statement), sql_(sql), memo_(memo)
+    {
+    }
 
     /// A run binds `count` parameters from index 1: more than the statement
     /// has placeholders throws, fewer leave the rest NULL.
@@ -85,6 +96,11 @@ public:
     bool step();
     bool read_only() const noexcept;
 
+    /// What an earlier run learned for `row_type` (1: columns in order, 0:
+    /// not), or -1: nothing, or the schema changed since. Ask after step().
+    int learned_in_order(const void* row_type) const noexcept;
+    void learn_in_order(const void* row_type, bool in_order) noexcept;
+
     std::size_t size() const noexcept;
     std::string_view name(std::size_t column) const noexcept;
     bool is_null(std::size_t column) const noexcept;
@@ -97,6 +113,7 @@ private:
     [[noreturn]] void fail(int rc);
     void* statement_;
     std::string_view sql_;
+    statement_memo* memo_;
 };
 
 /// What a typed call does with a direct_statement (a reference to a callable,

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -649,21 +648,8 @@ public:
     const std::string& sql() const noexcept { return built_.sql; }
     /// The number of arguments a run takes (the highest arg(N) + 1).
     std::size_t arguments() const noexcept { return arguments_; }
-    /// The statement selects Row's columns in declaration order (known from
-    /// the builder, or learned from the statement's column names on a first run).
-    bool positional() const noexcept
-    {
-        return positional_ || learned_.in_order.load(std::memory_order_relaxed) > 0;
-    }
-    /// Whether positional() is known yet; learn_positional() records it.
-    bool layout_known() const noexcept
-    {
-        return positional_ || learned_.in_order.load(std::memory_order_relaxed) >= 0;
-    }
-    void learn_positional(bool in_order) const noexcept
-    {
-        learned_.in_order.store(in_order ? 1 : 0, std::memory_order_relaxed);
-    }
+    /// The statement selects Row's columns in declaration order.
+    bool positional() const noexcept { return positional_; }
 
     /// The parameters with `given` in the argument places, as views (of the
     /// query's own values and of `given`'s). `out` has room for params().size().
@@ -706,21 +692,6 @@ private:
     std::vector<argument_place> argument_of_;
     std::size_t arguments_ = 0;
     bool positional_ = false;
-    // Learned on the first run (from any thread): -1 unknown, 0 by name, 1 in order.
-    struct learned_layout {
-        mutable std::atomic<signed char> in_order{-1};
-        learned_layout() = default;
-        learned_layout(const learned_layout& other) noexcept
-            : in_order(other.in_order.load(std::memory_order_relaxed))
-        {
-        }
-        learned_layout& operator=(const learned_layout& other) noexcept
-        {
-            in_order.store(other.in_order.load(std::memory_order_relaxed), std::memory_order_relaxed);
-            return *this;
-        }
-    };
-    learned_layout learned_;
 };
 
 }  // namespace covet::orm
