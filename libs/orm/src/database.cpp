@@ -89,16 +89,23 @@ struct database::state {
 
     task<connection_pool::handle> acquire()
     {
+        // Counted as waiting before looking: an inline statement that takes the
+        // connection from the pool after this either sees the count (and hands
+        // the connection back after its statement) or left it in `kept` for
+        // take_kept() below. Counting only before the wait let a connection be
+        // kept, unused, while this caller waited for it until its timeout.
+        waiting.fetch_add(1);
+        struct uncount {
+            std::atomic<int>& n;
+            ~uncount() { n.fetch_sub(1); }
+        } counted{waiting};
         connection_pool::handle h;
         if (auto mine = take_kept()) {
             h = std::move(*mine);
         } else if (auto idle = pool.try_acquire()) {
             h = std::move(*idle);
         } else {
-            // While someone waits here, statements run inline give the kept connection back.
-            waiting.fetch_add(1, std::memory_order_relaxed);
             auto r = co_await pool.acquire();
-            waiting.fetch_sub(1, std::memory_order_relaxed);
             if (!r) {
                 throw_acquire_error(r.error());
             }
@@ -124,7 +131,7 @@ struct database::state {
             ~unlock() { flag.store(false, std::memory_order_release); }
         } guard{kept_busy};
         if (!kept) {
-            if (closed.load(std::memory_order_relaxed) || waiting.load(std::memory_order_relaxed) > 0) {
+            if (closed.load(std::memory_order_relaxed) || waiting.load() > 0) {
                 return false;  // a waiter for the pool goes first
             }
             auto idle = pool.try_acquire();
@@ -141,12 +148,12 @@ struct database::state {
             if (!c.healthy()) {
                 kept->mark_broken();
                 kept.reset();
-            } else if (waiting.load(std::memory_order_relaxed) > 0) {
+            } else if (waiting.load() > 0) {
                 kept.reset();
             }
             throw;
         }
-        if (waiting.load(std::memory_order_relaxed) > 0) {
+        if (waiting.load() > 0) {
             kept.reset();  // back to the pool, which hands it to the waiter
         }
         return ran;
@@ -220,7 +227,7 @@ struct database::state {
     connection_pool pool;
     std::atomic<bool> kept_busy{false};
     std::atomic<bool> closed{false};
-    std::atomic<int> waiting{0};                  // callers in pool.acquire()
+    std::atomic<int> waiting{0};                  // callers in acquire()
     std::optional<connection_pool::handle> kept;  // after the pool: released into it first
     std::mutex error_mutex;
     std::string last_error;

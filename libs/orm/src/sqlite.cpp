@@ -235,8 +235,24 @@ private:
             (*before)(sql);
         }
         direct_statement lent(st, sql, memo);
+        resetting_on_error(st, [&] { body(lent); });
+        sqlite3_reset(st);
+        if (sqlite3_stmt_readonly(st) == 0) {
+            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+            out.last_insert_id = sqlite3_last_insert_rowid(db_);
+        } else {
+            out = {};
+        }
+        return true;
+    }
+
+    // Runs `work` on statement st; an exception resets st first (ready for its
+    // next use) and a lost connection marks this one broken.
+    template <class Work>
+    void resetting_on_error(sqlite3_stmt* st, Work&& work)
+    {
         try {
-            body(lent);
+            work();
         } catch (const error& e) {
             sqlite3_reset(st);
             if (e.kind() == errc::connection_lost) {
@@ -247,14 +263,6 @@ private:
             sqlite3_reset(st);
             throw;
         }
-        sqlite3_reset(st);
-        if (sqlite3_stmt_readonly(st) == 0) {
-            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
-            out.last_insert_id = sqlite3_last_insert_rowid(db_);
-        } else {
-            out = {};
-        }
-        return true;
     }
 
     // A transaction abandoned while a statement held its lock rolls back here.
@@ -414,25 +422,19 @@ bool sqlite_connection::step_rows(sqlite3_stmt* st, std::string_view sql, row_si
 {
     direct_statement lent(st, sql);
     const sqlite_row r(lent);
-    try {
-        for (std::size_t n = 0; n < max_rows; ++n) {
-            if (!lent.step()) {
-                sqlite3_reset(st);
-                return false;
+    bool more = true;
+    resetting_on_error(st, [&] {
+        for (std::size_t n = 0; n < max_rows && more; ++n) {
+            more = lent.step();
+            if (more) {
+                sink.on_row(r);
             }
-            sink.on_row(r);
         }
-    } catch (const error& e) {
+    });
+    if (!more) {
         sqlite3_reset(st);
-        if (e.kind() == errc::connection_lost) {
-            broken_ = true;
-        }
-        throw;
-    } catch (...) {
-        sqlite3_reset(st);
-        throw;
     }
-    return true;
+    return more;
 }
 
 std::unique_ptr<cursor> sqlite_connection::open_cursor(std::string_view sql, std::span<const value> params)
@@ -444,12 +446,7 @@ std::unique_ptr<cursor> sqlite_connection::open_cursor(std::string_view sql, std
         throw error(errc::query_error, "42601", "covet::orm: a multi-statement script cannot be streamed");
     }
     direct_statement lent(st, sql);
-    try {
-        bind_values(lent, params);
-    } catch (...) {
-        sqlite3_reset(st);
-        throw;
-    }
+    resetting_on_error(st, [&] { bind_values(lent, params); });
     return std::make_unique<sqlite_cursor>(*this, st, sql);
 }
 
