@@ -128,14 +128,6 @@ private:
     std::size_t size_;
 };
 
-void bind_values(direct_statement& st, std::span<const value> params)
-{
-    st.expect_parameters(params.size());
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        st.bind_value(static_cast<int>(i + 1), params[i]);
-    }
-}
-
 class sqlite_connection final : public connection {
 public:
     sqlite_connection(sqlite3* db, bool offload) noexcept : db_(db), offload_(offload) {}

@@ -885,10 +885,16 @@ protected:
     task<std::vector<Row>> fetch_rows(statement st, bool positional)
     {
         std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows, positional);
+        auto typed = [&](direct_statement& lent) {
+            detail::bind_values(lent, st.params);
+            detail::read_all(lent, rows, positional);
+        };
         statement_result done;
-        if (!run_now(st.sql, st.params, &sink, done)) {
-            co_await run_statement(st.sql, st.params, &sink);
+        if (!run_direct(st.sql, direct_body(typed), done)) {
+            detail::vector_sink<Row> sink(rows, positional);
+            if (!run_now(st.sql, st.params, &sink, done)) {
+                co_await run_statement(st.sql, st.params, &sink);
+            }
         }
         co_return rows;
     }
@@ -1010,8 +1016,15 @@ protected:
     task<std::optional<V>> scalar(statement st)
     {
         std::optional<std::optional<V>> first;
-        detail::first_sink<std::optional<V>> sink(first);
-        co_await run_statement(st.sql, st.params, &sink);
+        auto typed = [&](direct_statement& lent) {
+            detail::bind_values(lent, st.params);
+            detail::read_first(lent, first, false, true);
+        };
+        statement_result done;
+        if (!run_direct(st.sql, direct_body(typed), done)) {
+            detail::first_sink<std::optional<V>> sink(first);
+            co_await run_statement(st.sql, st.params, &sink);
+        }
         std::optional<V> out;
         if (first && *first) {
             out = std::move(**first);

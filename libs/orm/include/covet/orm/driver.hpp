@@ -116,6 +116,17 @@ private:
     statement_memo* memo_;
 };
 
+namespace detail {
+/// Binds `params` to parameters 1..N of `st`.
+inline void bind_values(direct_statement& st, std::span<const value> params)
+{
+    st.expect_parameters(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        st.bind_value(static_cast<int>(i + 1), params[i]);
+    }
+}
+}  // namespace detail
+
 /// What a typed call does with a direct_statement (a reference to a callable,
 /// valid for the call). `fixed_text`: the SQL is a string that never changes
 /// or moves until the program ends (the ORM's per-model statements), so a
