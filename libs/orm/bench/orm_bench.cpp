@@ -377,6 +377,27 @@ void BM_orm_join_prepared(benchmark::State& state)
     }(state, db, by_user));
 }
 
+// The floor of the task<T> API shape, no SQLite: co_await of a coroutine
+// returning an std::optional<user> (what find() returns), for comparison.
+task<std::optional<user>> ready_user(std::int64_t id)
+{
+    std::optional<user> out;
+    out.emplace().id = id;
+    co_return out;
+}
+
+void BM_task_floor(benchmark::State& state)
+{
+    block_on([](benchmark::State& st) -> task<void> {
+        std::int64_t id = 0;
+        const collect_scope measured;
+        for (auto _ : st) {
+            auto u = co_await ready_user(++id);
+            benchmark::DoNotOptimize(u);
+        }
+    }(state));
+}
+
 }  // namespace
 
 // 100 posts and their authors: one extra statement (eager loading) against
@@ -449,6 +470,7 @@ int main(int argc, char** argv)
         {"BM_orm_join_prepared", BM_orm_join_prepared, 0},
         {"BM_orm_100_posts_with_authors_eager", BM_orm_100_posts_with_authors_eager, 0},
         {"BM_orm_100_posts_with_authors_n_plus_1", BM_orm_100_posts_with_authors_n_plus_1, 0},
+        {"BM_task_floor", BM_task_floor, 0},
     };
     for (const auto& c : cases) {
         auto* b = benchmark::RegisterBenchmark(c.name, c.run);

@@ -89,16 +89,23 @@ struct database::state {
 
     task<connection_pool::handle> acquire()
     {
+        // Counted as waiting before looking: an inline statement that takes the
+        // connection from the pool after this either sees the count (and hands
+        // the connection back after its statement) or left it in `kept` for
+        // take_kept() below. Counting only before the wait let a connection be
+        // kept, unused, while this caller waited for it until its timeout.
+        waiting.fetch_add(1);
+        struct uncount {
+            std::atomic<int>& n;
+            ~uncount() { n.fetch_sub(1); }
+        } counted{waiting};
         connection_pool::handle h;
         if (auto mine = take_kept()) {
             h = std::move(*mine);
         } else if (auto idle = pool.try_acquire()) {
             h = std::move(*idle);
         } else {
-            // While someone waits here, statements run inline give the kept connection back.
-            waiting.fetch_add(1, std::memory_order_relaxed);
             auto r = co_await pool.acquire();
-            waiting.fetch_sub(1, std::memory_order_relaxed);
             if (!r) {
                 throw_acquire_error(r.error());
             }
@@ -112,7 +119,9 @@ struct database::state {
     // updates); a transaction or a stream takes it back out with take_kept()
     // and it returns through the pool. `kept_busy` makes its use exclusive
     // across threads; within one thread it is never held across a suspension.
-    bool run_kept(std::string_view sql, std::span<const value> params, row_sink* sink, statement_result& out)
+    // `run(connection&)` runs the statement (false: it did not) and may throw.
+    template <class Run>
+    bool run_kept(Run& run)
     {
         if (kept_busy.exchange(true, std::memory_order_acquire)) {
             return false;  // in use on another thread: the pool path waits
@@ -122,7 +131,7 @@ struct database::state {
             ~unlock() { flag.store(false, std::memory_order_release); }
         } guard{kept_busy};
         if (!kept) {
-            if (closed.load(std::memory_order_relaxed) || waiting.load(std::memory_order_relaxed) > 0) {
+            if (closed.load(std::memory_order_relaxed) || waiting.load() > 0) {
                 return false;  // a waiter for the pool goes first
             }
             auto idle = pool.try_acquire();
@@ -131,26 +140,28 @@ struct database::state {
             }
             kept.emplace(std::move(*idle));
         }
-        if (options.on_statement) {
-            options.on_statement(sql);
-        }
         connection& c = ***kept;
+        bool ran = false;
         try {
-            out = c.run_inline(sql, params, sink);
+            ran = run(c);
         } catch (...) {
             if (!c.healthy()) {
                 kept->mark_broken();
                 kept.reset();
-            } else if (waiting.load(std::memory_order_relaxed) > 0) {
+            } else if (waiting.load() > 0) {
                 kept.reset();
             }
             throw;
         }
-        if (waiting.load(std::memory_order_relaxed) > 0) {
+        if (waiting.load() > 0) {
             kept.reset();  // back to the pool, which hands it to the waiter
         }
-        return true;
+        return ran;
     }
+
+    // Runs a statement at once on a connection that never blocks (see run_kept).
+    template <class Run>
+    bool run_here(Run& run);
 
     std::optional<connection_pool::handle> take_kept()
     {
@@ -216,7 +227,7 @@ struct database::state {
     connection_pool pool;
     std::atomic<bool> kept_busy{false};
     std::atomic<bool> closed{false};
-    std::atomic<int> waiting{0};                  // callers in pool.acquire()
+    std::atomic<int> waiting{0};                  // callers in acquire()
     std::optional<connection_pool::handle> kept;  // after the pool: released into it first
     std::mutex error_mutex;
     std::string last_error;
@@ -227,13 +238,13 @@ struct database::state {
 
 namespace {
 
-// A connection that failed and is broken is not reused.
-statement_result run_inline_on(database::connection_pool::handle& h, std::string_view sql,
-                               std::span<const value> params, row_sink* sink)
+// `run(connection&)` on h's connection; a connection that failed and is broken is not reused.
+template <class Run>
+bool run_on_handle(database::connection_pool::handle& h, Run& run)
 {
     connection& c = **h;
     try {
-        return c.run_inline(sql, params, sink);
+        return run(c);
     } catch (...) {
         if (!c.healthy()) {
             h.mark_broken();
@@ -242,13 +253,40 @@ statement_result run_inline_on(database::connection_pool::handle& h, std::string
     }
 }
 
+// The generic inline statement (values and a row sink), after the statement hook.
+struct inline_run {
+    const std::function<void(std::string_view)>* before;
+    std::string_view sql;
+    std::span<const value> params;
+    row_sink* sink;
+    statement_result& out;
+    bool operator()(connection& c) const
+    {
+        if (before != nullptr && *before) {
+            (*before)(sql);
+        }
+        out = c.run_inline(sql, params, sink);
+        return true;
+    }
+};
+
+// The typed statement (connection::run_direct calls the hook itself).
+struct direct_run {
+    const std::function<void(std::string_view)>* before;
+    std::string_view sql;
+    const direct_body& body;
+    statement_result& out;
+    bool operator()(connection& c) const { return c.run_direct(sql, body, before, out); }
+};
+
 task<statement_result> run_on(database::connection_pool::handle& h, std::string_view sql,
                               std::span<const value> params, row_sink* sink)
 {
     connection& c = **h;
     statement_result out;
     if (c.runs_inline()) {
-        out = run_inline_on(h, sql, params, sink);
+        inline_run run{nullptr, sql, params, sink, out};
+        run_on_handle(h, run);
     } else {
         try {
             out = co_await c.run(sql, params, sink);
@@ -316,24 +354,33 @@ std::string_view database::dialect() const noexcept
     return state_->dialect;
 }
 
-bool database::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
-                       statement_result& out)
+template <class Run>
+bool database::state::run_here(Run& run)
 {
-    if (!state_->never_blocks) {
+    if (!never_blocks) {
         return false;
     }
-    if (state_->keeps_connection) {
-        return state_->run_kept(sql, params, sink, out);
+    if (keeps_connection) {
+        return run_kept(run);
     }
-    auto idle = state_->pool.try_acquire();
+    auto idle = pool.try_acquire();
     if (!idle) {
         return false;  // run_statement waits for a connection
     }
-    if (state_->options.on_statement) {
-        state_->options.on_statement(sql);
-    }
-    out = run_inline_on(*idle, sql, params, sink);
-    return true;
+    return run_on_handle(*idle, run);
+}
+
+bool database::run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
+                       statement_result& out)
+{
+    inline_run run{&state_->options.on_statement, sql, params, sink, out};
+    return state_->run_here(run);
+}
+
+bool database::run_direct(std::string_view sql, const direct_body& body, statement_result& out)
+{
+    direct_run run{&state_->options.on_statement, sql, body, out};
+    return state_->run_here(run);
 }
 
 task<statement_result> database::run_statement(std::string_view sql, std::span<const value> params,
@@ -547,11 +594,17 @@ bool transaction::run_now(std::string_view sql, std::span<const value> params, r
     if (!active() || !(*conn_)->runs_inline()) {
         return false;
     }
-    if (on_statement_ != nullptr && *on_statement_) {
-        (*on_statement_)(sql);
+    inline_run run{on_statement_, sql, params, sink, out};
+    return run_on_handle(conn_, run);
+}
+
+bool transaction::run_direct(std::string_view sql, const direct_body& body, statement_result& out)
+{
+    if (!active()) {
+        return false;
     }
-    out = run_inline_on(conn_, sql, params, sink);
-    return true;
+    direct_run run{on_statement_, sql, body, out};
+    return run_on_handle(conn_, run);
 }
 
 task<void> transaction::commit()

@@ -89,6 +89,18 @@ std::string rewrite_placeholders(std::string_view sql)
     return out;
 }
 
+// The orm::error for SQLite result code `rc` on `db`.
+error sqlite_error(sqlite3* db, int rc)
+{
+    const int extended = sqlite3_extended_errcode(db);
+    const char* state = sql_state_of(extended != 0 ? extended : rc);
+    errc kind = kind_of_sql_state(state);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        kind = errc::timeout;
+    }
+    return error(kind, state, sqlite3_errmsg(db));
+}
+
 bool only_blank(const char* tail)
 {
     for (; tail != nullptr && *tail != '\0'; ++tail) {
@@ -99,45 +111,20 @@ bool only_blank(const char* tail)
     return true;
 }
 
+// The row interface over a statement (the generic path and cursors).
 class sqlite_row final : public row {
 public:
-    explicit sqlite_row(sqlite3_stmt* st) noexcept
-        : st_(st), size_(static_cast<std::size_t>(sqlite3_column_count(st)))
-    {
-    }
+    explicit sqlite_row(const direct_statement& st) noexcept : st_(st), size_(st.size()) {}
     std::size_t size() const noexcept override { return size_; }
-    std::string_view name(std::size_t c) const noexcept override
-    {
-        const char* n = sqlite3_column_name(st_, static_cast<int>(c));
-        return n == nullptr ? std::string_view{} : std::string_view(n);
-    }
-    bool is_null(std::size_t c) const noexcept override
-    {
-        return sqlite3_column_type(st_, static_cast<int>(c)) == SQLITE_NULL;
-    }
-    std::int64_t get_int(std::size_t c) const override
-    {
-        return sqlite3_column_int64(st_, static_cast<int>(c));
-    }
-    double get_double(std::size_t c) const override
-    {
-        return sqlite3_column_double(st_, static_cast<int>(c));
-    }
-    std::string_view get_text(std::size_t c) const override
-    {
-        const auto* p = sqlite3_column_text(st_, static_cast<int>(c));
-        const int n = sqlite3_column_bytes(st_, static_cast<int>(c));
-        return p == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char*>(p), n);
-    }
-    blob get_blob(std::size_t c) const override
-    {
-        const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(st_, static_cast<int>(c)));
-        const int n = sqlite3_column_bytes(st_, static_cast<int>(c));
-        return p == nullptr ? blob{} : blob(p, p + n);
-    }
+    std::string_view name(std::size_t c) const noexcept override { return st_.name(c); }
+    bool is_null(std::size_t c) const noexcept override { return st_.is_null(c); }
+    std::int64_t get_int(std::size_t c) const override { return st_.get_int(c); }
+    double get_double(std::size_t c) const override { return st_.get_double(c); }
+    std::string_view get_text(std::size_t c) const override { return st_.get_text(c); }
+    blob get_blob(std::size_t c) const override { return st_.get_blob(c); }
 
 private:
-    sqlite3_stmt* st_;
+    const direct_statement& st_;
     std::size_t size_;
 };
 
@@ -146,8 +133,8 @@ public:
     sqlite_connection(sqlite3* db, bool offload) noexcept : db_(db), offload_(offload) {}
     ~sqlite_connection() override
     {
-        for (auto& [sql, st] : cache_) {
-            sqlite3_finalize(st);
+        for (auto& [sql, entry] : cache_) {
+            sqlite3_finalize(entry.st);
         }
         sqlite3_close_v2(db_);
     }
@@ -167,52 +154,38 @@ public:
 
     statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink) override
     {
-        auto st = prepare_and_bind(sql, params);
-        if (st == nullptr) {
+        statement_result out;
+        auto generic = [&](direct_statement& st) {
+            bind_values(st, params);
+            const sqlite_row r(st);
+            // A read-only statement stops when its sink is satisfied (find(): no second step).
+            const bool may_stop = sink != nullptr && st.read_only();
+            while (st.step()) {
+                if (sink != nullptr) {
+                    sink->on_row(r);
+                    if (may_stop && sink->satisfied()) {
+                        break;
+                    }
+                }
+            }
+        };
+        if (!run_lent(sql, direct_body(generic), nullptr, out)) {
             return run_script(sql, params);
         }
-        discard_rows discard;
-        const bool read_only = sqlite3_stmt_readonly(st) != 0;
-        // A read-only statement stops when its sink is satisfied (find(): no second step).
-        step_rows(st, sink != nullptr ? *sink : discard, SIZE_MAX, read_only);
-        statement_result out;
-        if (!read_only) {
-            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
-            out.last_insert_id = sqlite3_last_insert_rowid(db_);
-        }
         return out;
+    }
+
+    bool run_direct(std::string_view sql, const direct_body& body,
+                    const std::function<void(std::string_view)>* before, statement_result& out) override
+    {
+        // A file whose statements may block runs them through run() (offloaded).
+        return !offload_ && run_lent(sql, body, before, out);
     }
 
     std::unique_ptr<cursor> open_cursor(std::string_view sql, std::span<const value> params) override;
 
     /// Steps `st` up to `max_rows` times into `sink`; false (and reset) at the end.
-    /// `may_stop`: stop (and reset) as soon as the sink is satisfied.
-    bool step_rows(sqlite3_stmt* st, row_sink& sink, std::size_t max_rows, bool may_stop = false)
-    {
-        sqlite_row r(st);
-        for (std::size_t n = 0; n < max_rows; ++n) {
-            const int rc = sqlite3_step(st);
-            if (rc == SQLITE_ROW) {
-                try {
-                    sink.on_row(r);
-                } catch (...) {
-                    sqlite3_reset(st);
-                    throw;
-                }
-                if (may_stop && sink.satisfied()) {
-                    sqlite3_reset(st);
-                    return false;
-                }
-                continue;
-            }
-            sqlite3_reset(st);
-            if (rc == SQLITE_DONE) {
-                return false;
-            }
-            fail(rc);
-        }
-        return true;
-    }
+    bool step_rows(sqlite3_stmt* st, std::string_view sql, row_sink& sink, std::size_t max_rows);
 
     bool offloads() const noexcept { return offload_; }
 
@@ -230,12 +203,62 @@ public:
     std::string_view dialect() const noexcept override { return "sqlite"; }
 
 private:
-    struct discard_rows final : row_sink {
-        void on_row(const row&) override {}
-    };
+    // Lends the cached statement of `sql` to `body`, then resets it. False for a multi-statement script.
+    bool run_lent(std::string_view sql, const direct_body& body,
+                  const std::function<void(std::string_view)>* before, statement_result& out)
+    {
+        roll_back_if_needed();
+        sqlite3_stmt* st = nullptr;
+        statement_memo* memo = nullptr;
+        try {
+            auto found = prepare(sql, body.fixed_text());
+            if (found.multi) {
+                return false;
+            }
+            st = found.st;
+            memo = found.memo;
+        } catch (...) {
+            if (before != nullptr && *before) {
+                (*before)(sql);  // a statement that fails to prepare was still run
+            }
+            throw;
+        }
+        if (before != nullptr && *before) {
+            (*before)(sql);
+        }
+        direct_statement lent(st, sql, memo);
+        resetting_on_error(st, [&] { body(lent); });
+        sqlite3_reset(st);
+        if (sqlite3_stmt_readonly(st) == 0) {
+            out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
+            out.last_insert_id = sqlite3_last_insert_rowid(db_);
+        } else {
+            out = {};
+        }
+        return true;
+    }
 
-    // The cached statement for `sql` with `params` bound; null for a multi-statement script.
-    sqlite3_stmt* prepare_and_bind(std::string_view sql, std::span<const value> params)
+    // Runs `work` on statement st; an exception resets st first (ready for its
+    // next use) and a lost connection marks this one broken.
+    template <class Work>
+    void resetting_on_error(sqlite3_stmt* st, Work&& work)
+    {
+        try {
+            work();
+        } catch (const error& e) {
+            sqlite3_reset(st);
+            if (e.kind() == errc::connection_lost) {
+                broken_ = true;
+            }
+            throw;
+        } catch (...) {
+            sqlite3_reset(st);
+            throw;
+        }
+    }
+
+    // A transaction abandoned while a statement held its lock rolls back here.
+    void roll_back_if_needed()
     {
         if (needs_rollback_) {
             needs_rollback_ = false;
@@ -243,87 +266,38 @@ private:
                 sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
             }
         }
-        auto [st, multi] = prepare(sql);
-        if (multi) {
-            return nullptr;
-        }
-        bind_params(st, sql, params);
-        return st;
-    }
-
-    void bind_params(sqlite3_stmt* st, std::string_view sql, std::span<const value> params)
-    {
-        const int expected = sqlite3_bind_parameter_count(st);
-        if (static_cast<int>(params.size()) < expected) {
-            sqlite3_clear_bindings(st);
-        }
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            const int index = static_cast<int>(i + 1);
-            if (index > expected) {
-                sqlite3_reset(st);
-                throw error(errc::query_error, "08P01",
-                            "more parameters than placeholders in: " + std::string(sql));
-            }
-            const int rc = bind(st, index, params[i]);
-            if (rc != SQLITE_OK) {
-                sqlite3_reset(st);
-                fail(rc);
-            }
-        }
-    }
-
-    static int bind(sqlite3_stmt* st, int index, const value& v)
-    {
-        return std::visit(
-            [&](const auto& x) -> int {
-                using V = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<V, null_t>) {
-                    return sqlite3_bind_null(st, index);
-                } else if constexpr (std::is_same_v<V, std::int64_t>) {
-                    return sqlite3_bind_int64(st, index, x);
-                } else if constexpr (std::is_same_v<V, double>) {
-                    return sqlite3_bind_double(st, index, x);
-                } else if constexpr (std::is_same_v<V, std::string_view> || std::is_same_v<V, std::string>) {
-                    return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
-                } else {
-                    return sqlite3_bind_blob64(st, index, x.data(), x.size(), SQLITE_STATIC);
-                }
-            },
-            v);
     }
 
     [[noreturn]] void fail(int rc)
     {
-        const int extended = sqlite3_extended_errcode(db_);
-        const char* state = sql_state_of(extended != 0 ? extended : rc);
-        errc kind = kind_of_sql_state(state);
-        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-            kind = errc::timeout;
-        }
-        if (kind == errc::connection_lost) {
+        error e = sqlite_error(db_, rc);
+        if (e.kind() == errc::connection_lost) {
             broken_ = true;
         }
-        throw error(kind, state, sqlite3_errmsg(db_));
+        throw e;
     }
 
     struct prepared {
         sqlite3_stmt* st;
         bool multi;
+        statement_memo* memo = nullptr;
     };
 
-    prepared prepare(std::string_view sql)
+    // `fixed_text`: see direct_body.
+    prepared prepare(std::string_view sql, bool fixed_text = false)
     {
         // Most SQL comes from the same few strings (a model's cached SQL, literals):
         // a small table keyed by the text's address, confirmed by comparing the
-        // text, is cheaper than hashing it.
+        // text, is cheaper than hashing it. A slot filled from a fixed text needs
+        // no comparison: no other string can ever start at its address.
         recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
-        if (slot.st != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
-            std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0) {
-            return {slot.st, false};
+        if (slot.entry != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
+            (slot.fixed || std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0)) {
+            return {slot.entry->st, false, &slot.entry->memo};
         }
         if (auto it = cache_.find(sql); it != cache_.end()) {
-            slot = {sql.data(), it->first, it->second};
-            return {it->second, false};
+            slot = {sql.data(), it->first, &it->second, fixed_text};
+            return {it->second.st, false, &it->second.memo};
         }
         const std::string text = rewrite_placeholders(sql);
         sqlite3_stmt* st = nullptr;
@@ -340,14 +314,14 @@ private:
         if (cache_.size() >= max_cached) {
             recent_.fill({});
             for (auto& [key, old] : cache_) {
-                sqlite3_finalize(old);
+                sqlite3_finalize(old.st);
             }
             cache_.clear();
         }
-        auto [it, inserted] = cache_.emplace(std::string(sql), st);
+        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, {}});
         (void)inserted;
-        slot = {sql.data(), it->first, st};
-        return {st, false};
+        slot = {sql.data(), it->first, &it->second, fixed_text};
+        return {st, false, &it->second.memo};
     }
 
     // Several statements in one string (schema scripts): no parameters, no rows.
@@ -369,10 +343,15 @@ private:
         return {static_cast<std::uint64_t>(sqlite3_changes64(db_))};
     }
 
+    struct cached {
+        sqlite3_stmt* st;
+        statement_memo memo;
+    };
     struct recent {
         const char* data = nullptr;
-        std::string_view text;  // the cache's own key (stable: node-based map)
-        sqlite3_stmt* st = nullptr;
+        std::string_view text;    // the cache's own key (stable: node-based map)
+        cached* entry = nullptr;  // (stable too)
+        bool fixed = false;
     };
 
     static constexpr std::size_t max_cached = 256;
@@ -381,14 +360,17 @@ private:
     bool offload_;
     bool broken_ = false;
     bool needs_rollback_ = false;
-    std::unordered_map<std::string, sqlite3_stmt*, string_hash, std::equal_to<>> cache_;
+    std::unordered_map<std::string, cached, string_hash, std::equal_to<>> cache_;
 };
 
 // A cached statement stepped a batch at a time. The stream owning it holds
 // the connection, so nothing else resets the statement meanwhile.
 class sqlite_cursor final : public cursor {
 public:
-    sqlite_cursor(sqlite_connection& c, sqlite3_stmt* st) noexcept : conn_(c), st_(st) {}
+    sqlite_cursor(sqlite_connection& c, sqlite3_stmt* st, std::string_view sql) noexcept
+        : conn_(c), st_(st), sql_(sql)
+    {
+    }
     ~sqlite_cursor() override
     {
         if (!done_) {
@@ -419,20 +401,45 @@ public:
     }
 
 private:
-    bool step(row_sink& sink, std::size_t max_rows) { return conn_.step_rows(st_, sink, max_rows); }
+    bool step(row_sink& sink, std::size_t max_rows) { return conn_.step_rows(st_, sql_, sink, max_rows); }
 
     sqlite_connection& conn_;
     sqlite3_stmt* st_;
+    std::string_view sql_;
     bool done_ = false;
 };
 
+bool sqlite_connection::step_rows(sqlite3_stmt* st, std::string_view sql, row_sink& sink,
+                                  std::size_t max_rows)
+{
+    direct_statement lent(st, sql);
+    const sqlite_row r(lent);
+    bool more = true;
+    resetting_on_error(st, [&] {
+        for (std::size_t n = 0; n < max_rows && more; ++n) {
+            more = lent.step();
+            if (more) {
+                sink.on_row(r);
+            }
+        }
+    });
+    if (!more) {
+        sqlite3_reset(st);
+    }
+    return more;
+}
+
 std::unique_ptr<cursor> sqlite_connection::open_cursor(std::string_view sql, std::span<const value> params)
 {
-    auto st = prepare_and_bind(sql, params);
-    if (st == nullptr) {
+    roll_back_if_needed();
+    auto [st, multi, memo] = prepare(sql);
+    (void)memo;
+    if (multi) {
         throw error(errc::query_error, "42601", "covet::orm: a multi-statement script cannot be streamed");
     }
-    return std::make_unique<sqlite_cursor>(*this, st);
+    direct_statement lent(st, sql);
+    resetting_on_error(st, [&] { bind_values(lent, params); });
+    return std::make_unique<sqlite_cursor>(*this, st, sql);
 }
 
 void exec_or_throw(sqlite3* db, const char* sql)
@@ -473,3 +480,148 @@ task<std::unique_ptr<connection>> connect_sqlite(url u, connect_options options)
 }
 
 }  // namespace covet::orm::detail
+
+namespace covet::orm {
+
+namespace {
+sqlite3_stmt* native(void* st) noexcept
+{
+    return static_cast<sqlite3_stmt*>(st);
+}
+}  // namespace
+
+void direct_statement::fail(int rc)
+{
+    throw detail::sqlite_error(sqlite3_db_handle(native(statement_)), rc);
+}
+
+void direct_statement::expect_parameters(std::size_t count)
+{
+    const auto expected = static_cast<std::size_t>(sqlite3_bind_parameter_count(native(statement_)));
+    if (count > expected) {
+        throw error(errc::query_error, "08P01", "more parameters than placeholders in: " + std::string(sql_));
+    }
+    if (count < expected) {
+        sqlite3_clear_bindings(native(statement_));
+    }
+}
+
+void direct_statement::bind(int index, null_t)
+{
+    if (const int rc = sqlite3_bind_null(native(statement_), index); rc != SQLITE_OK) {
+        fail(rc);
+    }
+}
+void direct_statement::bind(int index, std::int64_t v)
+{
+    if (const int rc = sqlite3_bind_int64(native(statement_), index, v); rc != SQLITE_OK) {
+        fail(rc);
+    }
+}
+void direct_statement::bind(int index, double v)
+{
+    if (const int rc = sqlite3_bind_double(native(statement_), index, v); rc != SQLITE_OK) {
+        fail(rc);
+    }
+}
+void direct_statement::bind(int index, std::string_view v)
+{
+    const int rc =
+        sqlite3_bind_text64(native(statement_), index, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) {
+        fail(rc);
+    }
+}
+void direct_statement::bind(int index, std::span<const std::byte> v)
+{
+    if (const int rc = sqlite3_bind_blob64(native(statement_), index, v.data(), v.size(), SQLITE_STATIC);
+        rc != SQLITE_OK) {
+        fail(rc);
+    }
+}
+void direct_statement::bind_value(int index, const value& v)
+{
+    std::visit(
+        [&](const auto& x) {
+            using V = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<V, std::string>) {
+                bind(index, std::string_view(x));
+            } else if constexpr (std::is_same_v<V, blob>) {
+                bind(index, std::span<const std::byte>(x));
+            } else {
+                bind(index, x);
+            }
+        },
+        v);
+}
+
+bool direct_statement::step()
+{
+    const int rc = sqlite3_step(native(statement_));
+    if (rc == SQLITE_ROW) {
+        return true;
+    }
+    if (rc != SQLITE_DONE) {
+        fail(rc);
+    }
+    return false;
+}
+
+bool direct_statement::read_only() const noexcept
+{
+    return sqlite3_stmt_readonly(native(statement_)) != 0;
+}
+
+int direct_statement::learned_in_order(const void* row_type) const noexcept
+{
+    if (memo_ == nullptr || memo_->row_type != row_type ||
+        memo_->recompiled != sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0)) {
+        return -1;
+    }
+    return memo_->in_order ? 1 : 0;
+}
+
+void direct_statement::learn_in_order(const void* row_type, bool in_order) noexcept
+{
+    if (memo_ != nullptr) {
+        *memo_ = {row_type, sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0),
+                  in_order};
+    }
+}
+
+std::size_t direct_statement::size() const noexcept
+{
+    return static_cast<std::size_t>(sqlite3_column_count(native(statement_)));
+}
+std::string_view direct_statement::name(std::size_t c) const noexcept
+{
+    const char* n = sqlite3_column_name(native(statement_), static_cast<int>(c));
+    return n == nullptr ? std::string_view{} : std::string_view(n);
+}
+bool direct_statement::is_null(std::size_t c) const noexcept
+{
+    return sqlite3_column_type(native(statement_), static_cast<int>(c)) == SQLITE_NULL;
+}
+std::int64_t direct_statement::get_int(std::size_t c) const
+{
+    return sqlite3_column_int64(native(statement_), static_cast<int>(c));
+}
+double direct_statement::get_double(std::size_t c) const
+{
+    return sqlite3_column_double(native(statement_), static_cast<int>(c));
+}
+std::string_view direct_statement::get_text(std::size_t c) const
+{
+    const auto* p = sqlite3_column_text(native(statement_), static_cast<int>(c));
+    const int n = sqlite3_column_bytes(native(statement_), static_cast<int>(c));
+    return p == nullptr ? std::string_view{} : std::string_view(reinterpret_cast<const char*>(p), n);
+}
+blob direct_statement::get_blob(std::size_t c) const
+{
+    const auto* p =
+        static_cast<const std::byte*>(sqlite3_column_blob(native(statement_), static_cast<int>(c)));
+    const int n = sqlite3_column_bytes(native(statement_), static_cast<int>(c));
+    return p == nullptr ? blob{} : blob(p, p + n);
+}
+
+}  // namespace covet::orm

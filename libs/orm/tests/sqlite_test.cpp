@@ -59,6 +59,13 @@ struct name_and_title {
 };
 COVET_REFLECT(name_and_title, name, title);
 
+// The same columns as name_and_title in the other order: mapped by name.
+struct title_and_name {
+    std::string title;
+    std::string name;
+};
+COVET_REFLECT(title_and_name, title, name);
+
 struct age_stats {
     std::optional<int> age;
     std::int64_t n = 0;
@@ -371,6 +378,19 @@ TEST_CASE("a prepared query runs with new arguments, mixed with constant paramet
             REQUIRE(rows.size() == 1);
             CHECK(rows[0].name == "user" + std::to_string(id));
             CHECK(rows[0].title == "first of user" + std::to_string(id));
+        }
+        const orm::prepared_query<app::title_and_name> swapped(
+            orm::select<user>()
+                .join<app::post>(c(&app::post::user_id) == c(&user::id))
+                .columns(c(&user::name), c(&app::post::title))
+                .where(c(&user::id) == orm::arg(0))
+                .order_by(c(&app::post::title).asc()));
+        for (int run = 0; run < 2; ++run) {
+            const std::int64_t two = 2;
+            auto rows = co_await db.fetch(swapped, two);
+            REQUIRE(rows.size() == 2);
+            CHECK(rows[0].name == "user2");
+            CHECK(rows[0].title == "first of user2");
         }
         const std::int64_t missing = 99;
         auto none = co_await db.fetch(titles, missing, "x");
@@ -864,4 +884,126 @@ TEST_CASE("registry routes reads to the replica and writes to the primary")
         CHECK(&dbs.reader("logs") == &dbs.writer("logs"));
     }());
     dbs.close();
+}
+
+TEST_CASE("the typed statement path (SQLite run inline) and the value path agree")
+{
+    temp_dir dir;
+    // In memory and on a file run inline (typed path); a file offloaded (values and rows).
+    orm::database_options inline_file;
+    inline_file.connect.offload_blocking = false;
+    std::vector<orm::database> dbs;
+    dbs.push_back(orm::database::open("sqlite::memory:"));
+    dbs.push_back(orm::database::open(dir.url("inline.db"), inline_file));
+    dbs.push_back(orm::database::open(dir.url("offloaded.db")));
+    for (auto& db : dbs) {
+        block_on([&]() -> task<void> {
+            co_await db.execute(schema);  // a multi-statement script: not a single statement
+            const auto ann = user{.name = "ann", .age = 31, .email = "a@x", .score = 1.5, .active = false};
+            const auto id = co_await db.insert(ann);
+            auto found = co_await db.find<user>(id);
+            REQUIRE(found);
+            CHECK(found->name == "ann");
+            CHECK(found->age == 31);
+            CHECK(found->email == "a@x");
+            CHECK(found->score == 1.5);
+            CHECK(found->active == false);
+            found->age.reset();
+            found->email.reset();
+            CHECK(co_await db.update(*found) == 1);
+            auto again = co_await db.query_one<user>("SELECT * FROM users WHERE id = $1", id);
+            REQUIRE(again);
+            CHECK(!again->age);
+            CHECK(!again->email);
+            // Fewer arguments than placeholders leave the rest NULL, also after a run that bound them all.
+            auto both = co_await db.query_one<std::optional<std::int64_t>>("SELECT $1 + $2", 1, 2);
+            REQUIRE(both);
+            CHECK(*both == 3);
+            auto one = co_await db.query_one<std::optional<std::int64_t>>("SELECT $1 + $2", 1);
+            REQUIRE(one);
+            CHECK(!*one);
+            bool too_many = false;
+            try {
+                co_await db.execute("SELECT $1", 1, 2);
+            } catch (const orm::error& e) {
+                too_many = e.kind() == orm::errc::query_error && e.sql_state() == "08P01";
+            }
+            CHECK(too_many);
+            // A value that cannot be bound fails before the statement runs; the connection stays usable.
+            bool out_of_range = false;
+            try {
+                co_await db.query<user>("SELECT * FROM users WHERE id = $1", std::uint64_t{UINT64_MAX});
+            } catch (const orm::error& e) {
+                out_of_range = e.kind() == orm::errc::invalid_argument;
+            }
+            CHECK(out_of_range);
+            auto rows = co_await db.query<user>("SELECT name, id FROM users WHERE id = $1", id);
+            REQUIRE(rows.size() == 1);
+            CHECK(rows[0].name == "ann");
+            CHECK(rows[0].id == id);
+            {
+                auto tx = co_await db.begin();
+                const auto bob = user{.name = "bob"};
+                const auto bob_id = co_await tx.insert(bob);
+                auto in_tx = co_await tx.find<user>(bob_id);
+                CHECK(in_tx);
+                CHECK(co_await tx.remove<user>(bob_id) == 1);
+                co_await tx.commit();
+            }
+            CHECK(co_await db.remove<user>(id) == 1);
+            CHECK(!(co_await db.find<user>(id)));
+        }());
+    }
+}
+
+TEST_CASE("on_statement sees every statement once, on both paths")
+{
+    std::vector<std::string> seen;
+    orm::database_options options;
+    options.on_statement = [&](std::string_view sql) { seen.emplace_back(sql); };
+    auto db = orm::database::open("sqlite::memory:", options);
+    block_on([&]() -> task<void> {
+        co_await db.execute(schema);  // a script: run through the value path
+        const auto ann = user{.name = "ann"};
+        const auto id = co_await db.insert(ann);
+        co_await db.find<user>(id);
+        try {
+            co_await db.execute("SELEC broken");  // fails to prepare: still reported
+        } catch (const orm::error&) {
+        }
+        co_await db.query<user>("SELECT * FROM users");
+    }());
+    REQUIRE(seen.size() == 5);
+    CHECK(seen[0] == schema);
+    CHECK(seen[1].starts_with("INSERT INTO"));
+    CHECK(seen[2].starts_with("SELECT"));
+    CHECK(seen[3] == "SELEC broken");
+    CHECK(seen[4] == "SELECT * FROM users");
+}
+
+TEST_CASE(
+    "column order learned for a cached statement is relearned for another Row and after a schema change")
+{
+    auto db = orm::database::open("sqlite::memory:");
+    block_on([&]() -> task<void> {
+        co_await db.execute("CREATE TABLE pair (name TEXT, title TEXT)");
+        co_await db.execute("INSERT INTO pair VALUES ('n', 't')");
+        constexpr std::string_view all = "SELECT * FROM pair";
+        for (int run = 0; run < 2; ++run) {
+            auto in_order = co_await db.query<app::name_and_title>(all);  // the fields in order
+            REQUIRE(in_order.size() == 1);
+            CHECK(in_order[0].name == "n");
+            CHECK(in_order[0].title == "t");
+            auto swapped = co_await db.query_one<app::title_and_name>(all);  // the same statement, by name
+            REQUIRE(swapped);
+            CHECK(swapped->name == "n");
+            CHECK(swapped->title == "t");
+        }
+        // SELECT * now yields (label, title): the statement is recompiled and its order relearned.
+        co_await db.execute("ALTER TABLE pair RENAME COLUMN name TO label");
+        auto renamed = co_await db.query<app::name_and_title>(all);
+        REQUIRE(renamed.size() == 1);
+        CHECK(renamed[0].name.empty());
+        CHECK(renamed[0].title == "t");
+    }());
 }

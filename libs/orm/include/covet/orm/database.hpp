@@ -57,7 +57,30 @@ public:
     /// from the model): no lookup by name, one direct read per column.
     void assume_positional() noexcept { positional_ = true; }
 
-    void map(const row& r, Row& out)
+    /// True when r's columns are exactly Row's fields in declaration order
+    /// (then assume_positional() maps them without names).
+    template <class R>
+    static bool in_order(const R& r)
+    {
+        if constexpr (scalar_row<Row>) {
+            (void)r;
+            return false;
+        } else {
+            if (r.size() != column_count<Row>) {
+                return false;
+            }
+            for (std::size_t i = 0; i < column_count<Row>; ++i) {
+                if (!field_named(i, r.name(i), std::make_index_sequence<column_count<Row>>{})) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /// `r`: an orm::row or a direct_statement positioned on a row.
+    template <class R>
+    void map(const R& r, Row& out)
     {
         if constexpr (scalar_row<Row>) {
             read_column(r, 0, out);
@@ -71,31 +94,33 @@ public:
             }
             for (std::size_t i = 0; i < columns_; ++i) {
                 if (targets_[i] >= 0) {
-                    setters()[static_cast<std::size_t>(targets_[i])](r, i, out);
+                    setters<R>()[static_cast<std::size_t>(targets_[i])](r, i, out);
                 }
             }
         }
     }
 
 private:
-    using setter = void (*)(const row&, std::size_t, Row&);
+    template <class R>
+    using setter = void (*)(const R&, std::size_t, Row&);
 
-    template <std::size_t... I>
-    static void read_in_order(const row& r, Row& out, std::index_sequence<I...>)
+    template <class R, std::size_t... I>
+    static void read_in_order(const R& r, Row& out, std::index_sequence<I...>)
     {
         (read_column(r, I, out.*(std::get<I>(columns_of<Row>).member)), ...);
     }
 
-    template <std::size_t... I>
-    static constexpr std::array<setter, sizeof...(I)> make_setters(std::index_sequence<I...>)
+    template <class R, std::size_t... I>
+    static constexpr std::array<setter<R>, sizeof...(I)> make_setters(std::index_sequence<I...>)
     {
-        return {{[](const row& r, std::size_t column, Row& o) {
+        return {{[](const R& r, std::size_t column, Row& o) {
             read_column(r, column, o.*(std::get<I>(columns_of<Row>).member));
         }...}};
     }
+    template <class R>
     static const auto& setters()
     {
-        static constexpr auto table = make_setters(std::make_index_sequence<column_count<Row>>{});
+        static constexpr auto table = make_setters<R>(std::make_index_sequence<column_count<Row>>{});
         return table;
     }
     template <std::size_t... I>
@@ -113,7 +138,8 @@ private:
         ((I == index ? (same = std::get<I>(columns_of<Row>).cpp_name == name) : false), ...);
         return same;
     }
-    void prepare(const row& r)
+    template <class R>
+    void prepare(const R& r)
     {
         constexpr auto fields = std::make_index_sequence<column_count<Row>>{};
         // Columns beyond the table's capacity cannot name a field twice, so they are ignored.
@@ -311,26 +337,122 @@ inline constexpr std::size_t key_column = [] {
     return found;
 }();
 
-template <model T, class Out, std::size_t... I>
-void append_values_in(const T& obj, bool skip_key, Out& out, std::index_sequence<I...>)
+template <model T, class F, std::size_t... I>
+void for_each_bound_field_in(const T& obj, bool skip_key, F& f, std::index_sequence<I...>)
 {
     (
         [&] {
             if (!(I == key_column<T> && skip_key)) {
-                out.push_back(to_value_view(obj.*(std::get<I>(columns_of<T>).member)));
+                f(obj.*(std::get<I>(columns_of<T>).member));
             }
         }(),
         ...);
+}
+
+// Calls f with each of T's column values in parameter order: the key in
+// place, last or skipped.
+template <model T, class F>
+void for_each_bound_field(const T& obj, bool with_key, bool key_last, F&& f)
+{
+    for_each_bound_field_in(obj, !with_key || key_last, f, std::make_index_sequence<column_count<T>>{});
+    if (key_last) {
+        f(obj.*(model_of<T>.key));
+    }
 }
 
 // Appends T's column values (views into obj), the key in place, last or skipped.
 template <model T, class Out>
 void append_values(const T& obj, bool with_key, bool key_last, Out& out)
 {
-    append_values_in(obj, !with_key || key_last, out, std::make_index_sequence<column_count<T>>{});
-    if (key_last) {
-        out.push_back(to_value_view(obj.*(model_of<T>.key)));
+    for_each_bound_field(obj, with_key, key_last, [&](const auto& v) { out.push_back(to_value_view(v)); });
+}
+
+// The typed path (direct_statement): parameters bound from the C++ values,
+// columns read into the fields, no value/row objects in between.
+// (The model's own SQL: its placeholders are exactly these fields.)
+template <model T>
+void bind_fields(direct_statement& st, const T& obj, bool with_key, bool key_last)
+{
+    int index = 0;
+    for_each_bound_field(obj, with_key, key_last, [&](const auto& v) { st.bind_any(++index, v); });
+}
+
+template <class... Args>
+void bind_arguments(direct_statement& st, const Args&... args)
+{
+    st.expect_parameters(sizeof...(Args));
+    int index = 0;
+    (st.bind_any(++index, args), ...);
+}
+
+// Steps a statement to its end (writes).
+inline void run_to_end(direct_statement& st)
+{
+    while (st.step()) {
     }
+}
+
+template <class Row>
+inline constexpr char row_type_tag = 0;
+
+// Whether the columns of st (on its first row) are Row's fields in order:
+// looked up by name once per cached statement, then remembered with it.
+template <class Row>
+bool columns_in_order(direct_statement& st)
+{
+    if constexpr (scalar_row<Row>) {
+        (void)st;
+        return false;
+    } else {
+        const int known = st.learned_in_order(&row_type_tag<Row>);
+        if (known >= 0) {
+            return known > 0;
+        }
+        const bool in_order = mapper<Row>::in_order(st);
+        st.learn_in_order(&row_type_tag<Row>, in_order);
+        return in_order;
+    }
+}
+
+// `positional`: the SQL selects Row's columns in order (else learned, see columns_in_order).
+template <class Row>
+void read_all(direct_statement& st, std::vector<Row>& out, bool positional)
+{
+    if (!st.step()) {
+        return;
+    }
+    mapper<Row> m;
+    if (positional || columns_in_order<Row>(st)) {
+        m.assume_positional();
+    }
+    do {
+        m.map(st, out.emplace_back());
+    } while (st.step());
+}
+
+// The first row; `select`: a SELECT, which stops there (a write runs to its end).
+template <class Row>
+void read_first(direct_statement& st, std::optional<Row>& out, bool positional, bool select)
+{
+    if (!st.step()) {
+        return;
+    }
+    mapper<Row> m;
+    if (positional || columns_in_order<Row>(st)) {
+        m.assume_positional();
+    }
+    m.map(st, out.emplace());
+    if (!select && !st.read_only()) {
+        run_to_end(st);
+    }
+}
+
+// Argument `index` of `args` bound at `position`.
+template <class... Args>
+void bind_argument(direct_statement& st, int position, std::size_t index, const Args&... args)
+{
+    std::size_t i = 0;
+    ((i++ == index ? st.bind_any(position, args) : void()), ...);
 }
 
 // Up to N parameters without a heap allocation.
@@ -386,10 +508,16 @@ public:
     template <class... Args>
     requires(bindable<Args>&&...) task<std::uint64_t> execute(std::string_view sql, Args... args)
     {
-        auto params = detail::bind_all(args...);
+        auto typed = [&](direct_statement& st) {
+            detail::bind_arguments(st, args...);
+            detail::run_to_end(st);
+        };
         statement_result done;
-        if (!run_now(sql, params, nullptr, done)) {
-            done = co_await run_statement(sql, params, nullptr);
+        if (!run_direct(sql, direct_body(typed), done)) {
+            auto params = detail::bind_all(args...);
+            if (!run_now(sql, params, nullptr, done)) {
+                done = co_await run_statement(sql, params, nullptr);
+            }
         }
         co_return done.rows_affected;
     }
@@ -399,12 +527,18 @@ public:
     template <class Row, class... Args>
     requires(bindable<Args>&&...) task<std::vector<Row>> query(std::string_view sql, Args... args)
     {
-        auto params = detail::bind_all(args...);
         std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows);
+        auto typed = [&](direct_statement& st) {
+            detail::bind_arguments(st, args...);
+            detail::read_all(st, rows, false);
+        };
         statement_result done;
-        if (!run_now(sql, params, &sink, done)) {
-            co_await run_statement(sql, params, &sink);
+        if (!run_direct(sql, direct_body(typed), done)) {
+            auto params = detail::bind_all(args...);
+            detail::vector_sink<Row> sink(rows);
+            if (!run_now(sql, params, &sink, done)) {
+                co_await run_statement(sql, params, &sink);
+            }
         }
         co_return rows;
     }
@@ -413,12 +547,18 @@ public:
     template <class Row, class... Args>
     requires(bindable<Args>&&...) task<std::optional<Row>> query_one(std::string_view sql, Args... args)
     {
-        auto params = detail::bind_all(args...);
         std::optional<Row> first;
-        detail::first_sink<Row> sink(first);
+        auto typed = [&](direct_statement& st) {
+            detail::bind_arguments(st, args...);
+            detail::read_first(st, first, false, false);
+        };
         statement_result done;
-        if (!run_now(sql, params, &sink, done)) {
-            co_await run_statement(sql, params, &sink);
+        if (!run_direct(sql, direct_body(typed), done)) {
+            auto params = detail::bind_all(args...);
+            detail::first_sink<Row> sink(first);
+            if (!run_now(sql, params, &sink, done)) {
+                co_await run_statement(sql, params, &sink);
+            }
         }
         co_return first;
     }
@@ -439,14 +579,31 @@ public:
     template <class Row, class... Args>
     requires(bindable<Args>&&...) task<std::vector<Row>> fetch(const prepared_query<Row>& q, Args... args)
     {
-        const std::array<value, sizeof...(Args)> given{to_value_view(args)...};
-        detail::small_params params(q.parameter_count());
-        q.bind(params.view(), given);
+        q.check_arguments(sizeof...(Args));
         std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows, q.positional());
+        auto typed = [&](direct_statement& st) {
+            const auto& stored = q.parameters();
+            st.expect_parameters(stored.size());
+            for (std::size_t i = 0; i < stored.size(); ++i) {
+                const int position = static_cast<int>(i + 1);
+                const std::size_t index = detail::argument_index(stored[i]);
+                if (index < detail::max_arguments) {
+                    detail::bind_argument(st, position, index, args...);
+                } else {
+                    st.bind_value(position, stored[i]);
+                }
+            }
+            detail::read_all(st, rows, q.positional());
+        };
         statement_result done;
-        if (!run_now(q.sql(), params.view(), &sink, done)) {
-            co_await run_statement(q.sql(), params.view(), &sink);
+        if (!run_direct(q.sql(), direct_body(typed), done)) {
+            const std::array<value, sizeof...(Args)> given{to_value_view(args)...};
+            detail::small_params params(q.parameter_count());
+            q.bind(params.view(), given);
+            detail::vector_sink<Row> sink(rows, q.positional());
+            if (!run_now(q.sql(), params.view(), &sink, done)) {
+                co_await run_statement(q.sql(), params.view(), &sink);
+            }
         }
         co_return rows;
     }
@@ -489,13 +646,19 @@ public:
     template <model T, class K>
     task<std::optional<T>> find(K key)
     {
-        std::array<value, 1> params{to_value_view(key)};
         std::optional<T> found;
-        detail::first_sink<T> sink(found, true);
         const std::string& sql = detail::model_sql<T>::select_by_key();
+        auto typed = [&](direct_statement& st) {
+            st.bind_any(1, key);  // the model's SQL has this one placeholder
+            detail::read_first(st, found, true, true);
+        };
         statement_result done;
-        if (!run_now(sql, params, &sink, done)) {
-            co_await run_statement(sql, params, &sink);
+        if (!run_direct(sql, direct_body(typed, true), done)) {
+            std::array<value, 1> params{to_value_view(key)};
+            detail::first_sink<T> sink(found, true);
+            if (!run_now(sql, params, &sink, done)) {
+                co_await run_statement(sql, params, &sink);
+            }
         }
         co_return found;
     }
@@ -524,14 +687,20 @@ public:
     {
         using K = typename std::decay_t<decltype(model_of<T>)>::key_type;
         const bool with_key = !detail::key_is_auto(obj);
-        detail::fixed_params<column_count<T>> params;
-        detail::append_values(obj, with_key, false, params);
         std::optional<K> key;
         if (dialect() == "sqlite") {
             const std::string& sql = detail::model_sql<T>::insert_one(with_key, false);
+            auto typed = [&](direct_statement& st) {
+                detail::bind_fields(st, obj, with_key, false);
+                detail::run_to_end(st);
+            };
             statement_result done;
-            if (!run_now(sql, params.view(), nullptr, done)) {
-                done = co_await run_statement(sql, params.view(), nullptr);
+            if (!run_direct(sql, direct_body(typed, true), done)) {
+                detail::fixed_params<column_count<T>> params;
+                detail::append_values(obj, with_key, false, params);
+                if (!run_now(sql, params.view(), nullptr, done)) {
+                    done = co_await run_statement(sql, params.view(), nullptr);
+                }
             }
             if (with_key) {
                 key = obj.*(model_of<T>.key);
@@ -539,6 +708,8 @@ public:
                 key = static_cast<K>(done.last_insert_id);
             }
         } else {
+            detail::fixed_params<column_count<T>> params;
+            detail::append_values(obj, with_key, false, params);
             detail::first_sink<K> sink(key);
             co_await run_statement(detail::model_sql<T>::insert_one(with_key, true), params.view(), &sink);
         }
@@ -583,12 +754,18 @@ public:
     template <model T>
     task<std::uint64_t> update(const T& obj)
     {
-        detail::fixed_params<column_count<T>> params;
-        detail::append_values(obj, true, true, params);
         const std::string& sql = detail::model_sql<T>::update_by_key();
+        auto typed = [&](direct_statement& st) {
+            detail::bind_fields(st, obj, true, true);
+            detail::run_to_end(st);
+        };
         statement_result done;
-        if (!run_now(sql, params.view(), nullptr, done)) {
-            done = co_await run_statement(sql, params.view(), nullptr);
+        if (!run_direct(sql, direct_body(typed, true), done)) {
+            detail::fixed_params<column_count<T>> params;
+            detail::append_values(obj, true, true, params);
+            if (!run_now(sql, params.view(), nullptr, done)) {
+                done = co_await run_statement(sql, params.view(), nullptr);
+            }
         }
         co_return done.rows_affected;
     }
@@ -597,11 +774,17 @@ public:
     template <model T, class K>
     task<std::uint64_t> remove(K key)
     {
-        std::array<value, 1> params{to_value_view(key)};
         const std::string& sql = detail::model_sql<T>::remove_by_key();
+        auto typed = [&](direct_statement& st) {
+            st.bind_any(1, key);
+            detail::run_to_end(st);
+        };
         statement_result done;
-        if (!run_now(sql, params, nullptr, done)) {
-            done = co_await run_statement(sql, params, nullptr);
+        if (!run_direct(sql, direct_body(typed, true), done)) {
+            std::array<value, 1> params{to_value_view(key)};
+            if (!run_now(sql, params, nullptr, done)) {
+                done = co_await run_statement(sql, params, nullptr);
+            }
         }
         co_return done.rows_affected;
     }
@@ -685,16 +868,33 @@ public:
         return false;
     }
 
+    /// The typed path: when the connection lends its statements (SQLite run
+    /// inline), runs `sql` through `body` (binding from C++ values, reading
+    /// into fields) and returns true; false: use run_now / run_statement.
+    virtual bool run_direct(std::string_view sql, const direct_body& body, statement_result& out)
+    {
+        (void)sql;
+        (void)body;
+        (void)out;
+        return false;
+    }
+
 protected:
     // `positional`: the statement selects Row's columns in declaration order.
     template <class Row>
     task<std::vector<Row>> fetch_rows(statement st, bool positional)
     {
         std::vector<Row> rows;
-        detail::vector_sink<Row> sink(rows, positional);
+        auto typed = [&](direct_statement& lent) {
+            detail::bind_values(lent, st.params);
+            detail::read_all(lent, rows, positional);
+        };
         statement_result done;
-        if (!run_now(st.sql, st.params, &sink, done)) {
-            co_await run_statement(st.sql, st.params, &sink);
+        if (!run_direct(st.sql, direct_body(typed), done)) {
+            detail::vector_sink<Row> sink(rows, positional);
+            if (!run_now(st.sql, st.params, &sink, done)) {
+                co_await run_statement(st.sql, st.params, &sink);
+            }
         }
         co_return rows;
     }
@@ -816,8 +1016,15 @@ protected:
     task<std::optional<V>> scalar(statement st)
     {
         std::optional<std::optional<V>> first;
-        detail::first_sink<std::optional<V>> sink(first);
-        co_await run_statement(st.sql, st.params, &sink);
+        auto typed = [&](direct_statement& lent) {
+            detail::bind_values(lent, st.params);
+            detail::read_first(lent, first, false, true);
+        };
+        statement_result done;
+        if (!run_direct(st.sql, direct_body(typed), done)) {
+            detail::first_sink<std::optional<V>> sink(first);
+            co_await run_statement(st.sql, st.params, &sink);
+        }
         std::optional<V> out;
         if (first && *first) {
             out = std::move(**first);
@@ -884,6 +1091,7 @@ public:
                                          row_sink* sink) override;
     bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
                  statement_result& out) override;
+    bool run_direct(std::string_view sql, const direct_body& body, statement_result& out) override;
 
     /// Pool counters (connections in use, idle, waiting, timeouts, ...).
     pool::metrics pool_stats() const;
@@ -921,6 +1129,7 @@ public:
                                          row_sink* sink) override;
     bool run_now(std::string_view sql, std::span<const value> params, row_sink* sink,
                  statement_result& out) override;
+    bool run_direct(std::string_view sql, const direct_body& body, statement_result& out) override;
 
 private:
     friend class database;

@@ -56,6 +56,99 @@ public:
     virtual task<bool> fetch(row_sink& sink, std::size_t max_rows) = 0;
 };
 
+/// What typed calls learned about a cached statement's result columns, kept
+/// with the statement by the driver: whether they are a Row's fields in order.
+struct statement_memo {
+    const void* row_type = nullptr;  ///< the Row it was learned for
+    int recompiled = -1;             ///< the statement's recompilations (schema changes) then
+    bool in_order = false;
+};
+
+/// A cached prepared statement that a driver running statements inline
+/// (SQLite) lends to one call: parameters are bound straight from C++ values
+/// and columns read straight into fields, with no orm::value or orm::row in
+/// between. Its read methods match orm::row's, so the same mapping code reads
+/// both. Not virtual: the SQLite driver implements it. Errors throw orm::error.
+class direct_statement {
+public:
+    direct_statement(void* statement, std::string_view sql, statement_memo* memo = nullptr) noexcept
+        : statement_(statement), sql_(sql), memo_(memo)
+    {
+    }
+
+    /// A run binds `count` parameters from index 1: more than the statement
+    /// has placeholders throws, fewer leave the rest NULL.
+    void expect_parameters(std::size_t count);
+    void bind(int index, null_t);
+    void bind(int index, std::int64_t v);
+    void bind(int index, double v);
+    void bind(int index, std::string_view v);
+    void bind(int index, std::span<const std::byte> v);
+    void bind_value(int index, const value& v);
+    /// Binds any bindable C++ value, as to_value_view() would convert it.
+    template <class T>
+    void bind_any(int index, const T& v)
+    {
+        visit_bindable(v, [&](auto primitive) { bind(index, primitive); });
+    }
+
+    /// Steps once: true when a row is ready to read, false at the end.
+    bool step();
+    bool read_only() const noexcept;
+
+    /// What an earlier run learned for `row_type` (1: columns in order, 0:
+    /// not), or -1: nothing, or the schema changed since. Ask after step().
+    int learned_in_order(const void* row_type) const noexcept;
+    void learn_in_order(const void* row_type, bool in_order) noexcept;
+
+    std::size_t size() const noexcept;
+    std::string_view name(std::size_t column) const noexcept;
+    bool is_null(std::size_t column) const noexcept;
+    std::int64_t get_int(std::size_t column) const;
+    double get_double(std::size_t column) const;
+    std::string_view get_text(std::size_t column) const;
+    blob get_blob(std::size_t column) const;
+
+private:
+    [[noreturn]] void fail(int rc);
+    void* statement_;
+    std::string_view sql_;
+    statement_memo* memo_;
+};
+
+namespace detail {
+/// Binds `params` to parameters 1..N of `st`.
+inline void bind_values(direct_statement& st, std::span<const value> params)
+{
+    st.expect_parameters(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        st.bind_value(static_cast<int>(i + 1), params[i]);
+    }
+}
+}  // namespace detail
+
+/// What a typed call does with a direct_statement (a reference to a callable,
+/// valid for the call). `fixed_text`: the SQL is a string that never changes
+/// or moves until the program ends (the ORM's per-model statements), so a
+/// statement cache may know it by its address alone.
+class direct_body {
+public:
+    template <class F>
+    explicit direct_body(F& f, bool fixed_text = false) noexcept
+        : object_(&f),
+          call_([](void* o, direct_statement& st) { (*static_cast<F*>(o))(st); }),
+          fixed_(fixed_text)
+    {
+    }
+    void operator()(direct_statement& st) const { call_(object_, st); }
+    bool fixed_text() const noexcept { return fixed_; }
+
+private:
+    void* object_;
+    void (*call_)(void*, direct_statement&);
+    bool fixed_;
+};
+
 class connection {
 public:
     virtual ~connection() = default;
@@ -69,6 +162,20 @@ public:
     /// saving a coroutine frame per call; run() is then its thin wrapper.
     virtual bool runs_inline() const noexcept { return false; }
     virtual statement_result run_inline(std::string_view sql, std::span<const value> params, row_sink* sink);
+
+    /// Drivers that run inline and lend their statements (SQLite): runs the
+    /// single statement `sql` through `body`, which binds and steps it, after
+    /// calling `before` (if set) with `sql`. False (nothing run, `before`
+    /// not called): use run() instead, e.g. for a multi-statement script.
+    virtual bool run_direct(std::string_view sql, const direct_body& body,
+                            const std::function<void(std::string_view)>* before, statement_result& out)
+    {
+        (void)sql;
+        (void)body;
+        (void)before;
+        (void)out;
+        return false;
+    }
 
     /// Drivers that pipeline (PostgreSQL) accept run() calls from several
     /// coroutines of one thread at once and batch them on the wire; a

@@ -655,11 +655,7 @@ public:
     /// query's own values and of `given`'s). `out` has room for params().size().
     void bind(std::span<value> out, std::span<const value> given) const
     {
-        if (given.size() != arguments_) {
-            throw error(errc::invalid_argument, "08P01",
-                        "covet::orm: prepared query run with " + std::to_string(given.size()) +
-                            " arguments, it takes " + std::to_string(arguments_));
-        }
+        check_arguments(given.size());
         for (std::size_t i = 0; i < built_.params.size(); ++i) {
             const value& p = built_.params[i];
             if (const auto* text = std::get_if<std::string>(&p)) {
@@ -675,6 +671,17 @@ public:
         }
     }
     std::size_t parameter_count() const noexcept { return built_.params.size(); }
+    /// The built parameters: values, and arg(N) placeholders (detail::argument_index).
+    const std::vector<value>& parameters() const noexcept { return built_.params; }
+    /// Throws unless a run with `given` arguments matches arguments().
+    void check_arguments(std::size_t given) const
+    {
+        if (given != arguments_) {
+            throw error(errc::invalid_argument, "08P01",
+                        "covet::orm: prepared query run with " + std::to_string(given) +
+                            " arguments, it takes " + std::to_string(arguments_));
+        }
+    }
 
 private:
     struct argument_place {

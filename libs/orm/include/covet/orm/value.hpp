@@ -47,33 +47,41 @@ concept bindable = std::is_arithmetic_v<T> || std::is_convertible_v<const T&, st
     std::is_same_v<T, blob> || std::is_same_v<T, null_t> || std::is_same_v<T, std::nullopt_t> ||
     (detail::is_optional_v<T> && !std::is_same_v<T, std::optional<std::nullopt_t>>);
 
-/// A value referring to `v` (strings and blobs are not copied).
-template <class T>
-value to_value_view(const T& v)
+/// Calls `f` with `v` as the primitive it binds as: orm::null, std::int64_t,
+/// double, std::string_view or std::span<const std::byte> (views of `v`).
+template <class T, class F>
+decltype(auto) visit_bindable(const T& v, F&& f)
 {
     if constexpr (detail::is_optional_v<T>) {
         if (!v) {
-            return null;
+            return f(null);
         }
-        return to_value_view(*v);
+        return visit_bindable(*v, f);
     } else if constexpr (std::is_same_v<T, null_t> || std::is_same_v<T, std::nullopt_t>) {
-        return null;
+        return f(null);
     } else if constexpr (std::is_same_v<T, bool>) {
-        return std::int64_t{v ? 1 : 0};
+        return f(std::int64_t{v ? 1 : 0});
     } else if constexpr (std::is_integral_v<T>) {
         if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
             if (v > static_cast<T>(INT64_MAX)) {
                 throw error(errc::invalid_argument, "22003", "unsigned value out of the int64 range");
             }
         }
-        return static_cast<std::int64_t>(v);
+        return f(static_cast<std::int64_t>(v));
     } else if constexpr (std::is_floating_point_v<T>) {
-        return static_cast<double>(v);
+        return f(static_cast<double>(v));
     } else if constexpr (std::is_same_v<T, blob>) {
-        return std::span<const std::byte>(v);
+        return f(std::span<const std::byte>(v));
     } else {
-        return std::string_view(v);
+        return f(std::string_view(v));
     }
+}
+
+/// A value referring to `v` (strings and blobs are not copied).
+template <class T>
+value to_value_view(const T& v)
+{
+    return visit_bindable(v, [](auto primitive) -> value { return primitive; });
 }
 
 /// A value that owns a copy of `v`.
@@ -118,9 +126,10 @@ protected:
 };
 
 /// Reads column `i` of `r` into `out` (integers, bool, floating point,
-/// std::string, blob, std::optional of those).
-template <class T>
-void read_column(const row& r, std::size_t i, T& out)
+/// std::string, blob, std::optional of those). `r` is an orm::row or a
+/// driver's statement with the same methods (orm::direct_statement).
+template <class R, class T>
+void read_column(const R& r, std::size_t i, T& out)
 {
     if constexpr (detail::is_optional_v<T>) {
         if (r.is_null(i)) {
