@@ -15,6 +15,8 @@
 #        build/release/bench/covet_beast_ws_echo build/release/bench/covet_ws_ceiling
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bench/ws/server_port.sh
+source "$root/bench/ws/server_port.sh"
 load=${LOAD:-$root/build/release/bench/covet_ws_load}
 small=${SMALL:-2000}
 large=${LARGE:-12000}
@@ -28,12 +30,7 @@ for server in "$@"; do
         # shellcheck disable=SC2086 # the command is split on purpose
         valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" $server >"$work/log" 2>&1 &
         pid=$!
-        port=
-        for _ in $(seq 1 300); do
-            port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$work/log")
-            [[ -n $port ]] && break
-            sleep 0.1
-        done
+        port=$(server_port "$work/log" 300)
         run_load() {
             "$load" "ws://127.0.0.1:$port/" --connections "${CONNECTIONS:-64}" --size "$size" \
                 --inflight "${INFLIGHT:-1}" --warmup 0 --duration 600 --messages "$1" >/dev/null
