@@ -4,7 +4,7 @@
 server_port() {
     local port=
     for _ in $(seq 1 "${2:-50}"); do
-        port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1")
+        port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1" 2>/dev/null)
         [[ -n $port ]] && break
         sleep 0.1
     done
