@@ -75,9 +75,10 @@ struct receive_outcome {
 /// Asio's initiation as a coroutine of its own (one more frame made, pushed,
 /// popped and freed per receive) and passes the result through it; this
 /// hands the coroutine's awaitable thread to the operation as use_awaitable's
-/// handler does (same executor, same cancellation slot, so cancelling the
-/// task or stopping the runtime still aborts the receive) and stores the
-/// outcome in `outcome`.
+/// handler does (its cancellation slot, so cancelling the task or stopping
+/// the runtime still aborts the receive; it completes on the coroutine's
+/// executor) and stores the outcome in `outcome`. Name it in a variable
+/// before co_await (GCC 12 and braced temporaries in co_await).
 struct await_receive {
     asio::ip::tcp::socket& socket;
     asio::mutable_buffer buffer;
