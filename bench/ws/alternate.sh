@@ -14,6 +14,8 @@ rounds=$1
 seconds=$2
 shift 2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=bench/ws/server_port.sh
+source "$root/bench/ws/server_port.sh"
 load=${LOAD:-$root/build/release/bench/covet_ws_load}
 field() { sed -n "s/.*\"$1\": \\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 for ((r = 0; r < rounds; ++r)); do
@@ -23,12 +25,7 @@ for ((r = 0; r < rounds; ++r)); do
         # shellcheck disable=SC2086 # the command is split on purpose
         taskset -c 0 ${spec#*=} >"$log" 2>&1 &
         pid=$!
-        port=
-        for _ in $(seq 1 50); do
-            port=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$log")
-            [[ -n $port ]] && break
-            sleep 0.1
-        done
+        port=$(server_port "$log")
         line=$name
         for size in ${SIZES:-32 1024}; do
             out=$(taskset -c 1 "$load" "ws://127.0.0.1:$port/" --connections 64 --size "$size" \

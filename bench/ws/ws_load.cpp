@@ -10,7 +10,8 @@
 //       flight; every echo is checked; prints one JSON line
 //       {"msgs_per_s":..., "errors":..., "server_cpu_us_per_msg":...}; the server's
 //       CPU time (utime + stime of /proc/PID/stat over the measured interval) is
-//       given when --server-pid is.
+//       given when --server-pid is. `--messages N` ends the run once N echoes
+//       arrived in all (warm-up included; for instruction counts under callgrind).
 //   covet_ws_load URL --idle 10000 --hold 5
 //       opens N idle connections, prints "held N", keeps them for `hold` seconds
 //
@@ -302,7 +303,7 @@ double own_cpu_seconds()
 }
 
 int throughput(const target& t, int connections, std::size_t size, int inflight, double warmup,
-               double duration, int server_pid)
+               double duration, int server_pid, std::uint64_t messages)
 {
     load l;
     l.payload.resize(size);
@@ -362,7 +363,7 @@ int throughput(const target& t, int connections, std::size_t size, int inflight,
             ticks_at_start = server_cpu_ticks(server_pid);
             own_cpu_at_start = own_cpu_seconds();
         }
-        if (now >= measure_to) {
+        if (now >= measure_to || (messages > 0 && l.echoed >= messages)) {
             break;
         }
         const int ready = ::epoll_wait(l.epoll, events.data(), static_cast<int>(events.size()), 10);
@@ -407,10 +408,12 @@ int throughput(const target& t, int connections, std::size_t size, int inflight,
     const double per_msg = echoed > 0 ? 1e6 / static_cast<double>(echoed) : 0;
     std::printf(
         "{\"msgs_per_s\": %.0f, \"errors\": %llu, \"connections\": %d, \"size\": %zu, \"inflight\": %d, "
-        "\"server_cpu_us_per_msg\": %.3f, \"server_cpu_share\": %.2f, \"load_cpu_us_per_msg\": %.3f}\n",
+        "\"server_cpu_us_per_msg\": %.3f, \"server_cpu_share\": %.2f, \"load_cpu_us_per_msg\": %.3f, "
+        "\"echoed_in_all\": %llu}\n",
         static_cast<double>(echoed) / seconds, static_cast<unsigned long long>(l.errors), connections, size,
         inflight, server_pid > 0 && echoed > 0 ? static_cast<double>(ticks) * tick_us / echoed : 0.0,
-        server_pid > 0 ? static_cast<double>(ticks) * tick_us / 1e6 / seconds : 0.0, own_cpu * per_msg);
+        server_pid > 0 ? static_cast<double>(ticks) * tick_us / 1e6 / seconds : 0.0, own_cpu * per_msg,
+        static_cast<unsigned long long>(l.echoed));
     for (auto& c : conns) {
         ::close(c.fd);
     }
@@ -448,7 +451,7 @@ int main(int argc, char** argv)
         std::fprintf(
             stderr,
             "usage: covet_ws_load ws://HOST:PORT/PATH [--connections N --size B --warmup S --duration S "
-            "--inflight K --server-pid PID] | [--idle N --hold S]\n");
+            "--inflight K --server-pid PID --messages N] | [--idle N --hold S]\n");
         return 2;
     }
     int connections = 64;
@@ -457,6 +460,7 @@ int main(int argc, char** argv)
     double duration = 5;
     int inflight = 1;
     int server_pid = 0;
+    std::uint64_t messages = 0;
     int idle_count = 0;
     double hold = 5;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -474,6 +478,8 @@ int main(int argc, char** argv)
             inflight = std::max(1, std::atoi(value));
         } else if (arg == "--server-pid") {
             server_pid = std::atoi(value);
+        } else if (arg == "--messages") {
+            messages = static_cast<std::uint64_t>(std::atoll(value));
         } else if (arg == "--idle") {
             idle_count = std::atoi(value);
         } else if (arg == "--hold") {
@@ -483,5 +489,5 @@ int main(int argc, char** argv)
     if (idle_count > 0) {
         return idle(t, idle_count, hold);
     }
-    return throughput(t, connections, size, inflight, warmup, duration, server_pid);
+    return throughput(t, connections, size, inflight, warmup, duration, server_pid, messages);
 }

@@ -5,12 +5,62 @@
 #include <sys/uio.h>
 #include <array>
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 
 namespace covet::net {
+
+namespace {
+
+// Frames this small are copied into one piece and go out with send(): the
+// kernel's sendmsg() path (copying in the message header and the iovec
+// array) costs more than the copy (about 0.1 µs per call on loopback).
+constexpr std::size_t contiguous_limit = 2048;
+
+result<std::size_t> outcome(ssize_t sent) noexcept
+{
+    if (sent >= 0) {
+        return static_cast<std::size_t>(sent);
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return std::size_t{0};
+    }
+    return detail::normalize_error(std::error_code(errno, std::system_category()));
+}
+
+result<std::size_t> send_contiguous(int fd, const void* data, std::size_t size) noexcept
+{
+    ssize_t sent = 0;
+    do {
+        sent = ::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return outcome(sent);
+}
+
+}  // namespace
 
 result<std::size_t> send_now(asio::ip::tcp::socket& socket,
                              std::span<const asio::const_buffer> buffers) noexcept
 {
+    const int fd = socket.native_handle();
+    if (buffers.size() == 1) {
+        return send_contiguous(fd, buffers[0].data(), buffers[0].size());
+    }
+    std::size_t total = 0;
+    for (const asio::const_buffer& b : buffers) {
+        total += b.size();
+    }
+    if (total <= contiguous_limit) {
+        std::array<std::byte, contiguous_limit> joined;
+        std::size_t at = 0;
+        for (const asio::const_buffer& b : buffers) {
+            if (b.size() != 0) {
+                std::memcpy(joined.data() + at, b.data(), b.size());
+                at += b.size();
+            }
+        }
+        return send_contiguous(fd, joined.data(), total);
+    }
     std::array<iovec, send_now_max_buffers> vectors;
     std::size_t count = 0;
     for (const asio::const_buffer& b : buffers) {
@@ -26,15 +76,9 @@ result<std::size_t> send_now(asio::ip::tcp::socket& socket,
     header.msg_iovlen = count;
     ssize_t sent = 0;
     do {
-        sent = ::sendmsg(socket.native_handle(), &header, MSG_DONTWAIT | MSG_NOSIGNAL);
+        sent = ::sendmsg(fd, &header, MSG_DONTWAIT | MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
-    if (sent >= 0) {
-        return static_cast<std::size_t>(sent);
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return std::size_t{0};
-    }
-    return detail::normalize_error(std::error_code(errno, std::system_category()));
+    return outcome(sent);
 }
 
 std::span<asio::const_buffer> unsent(std::span<asio::const_buffer> buffers, std::size_t sent) noexcept

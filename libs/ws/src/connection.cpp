@@ -326,11 +326,14 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
             case frame_reader::kind::need_more: break;
             case frame_reader::kind::message:
                 if (!close_sent) {
-                    message m;
+                    if (!outcome) {
+                        outcome = message{};
+                    }
+                    // Filled in place: the payload is moved once.
+                    message& m = *outcome;
                     m.type =
                         reader.message_type() == opcode::text ? message_type::text : message_type::binary;
                     m.data = reader.take_message();
-                    outcome = std::move(m);
                     return read_step::done;
                 }
                 break;
@@ -855,7 +858,8 @@ task<result<message>> connection::read()
         co_return s.terminal;
     }
     s.reading = true;
-    result<message> outcome = error::not_open;
+    // Every way out of the loop below sets it; a message is built in place.
+    result<message> outcome = message{};
     for (;;) {
         const auto step = s.process_buffered(outcome);
         if (step == detail::read_step::close_answered) {
@@ -892,7 +896,15 @@ task<result<message>> connection::read()
                 // reactor made it, unless a queued write completes first.
                 const bool behind_switch = s.watch_input && !detail::input_watch::would_try_first(*socket);
                 const std::uint32_t writes = s.write_waits;
+#if COVET_WS_AWAIT_RECEIVE
+                detail::receive_outcome received;
+                const detail::await_receive receive{*socket, into, received};  // named: GCC 12
+                co_await receive;
+                const std::error_code ec = received.error;
+                const std::size_t got = received.bytes;
+#else
                 auto [ec, got] = co_await socket->async_read_some(into, net::nothrow);
+#endif
                 if (ec == asio::error::operation_aborted && s.recheck_input && !s.shut_down) {
                     continue;  // the sweeper's nudge: receive again
                 }
@@ -952,15 +964,16 @@ task<result<message>> connection::read()
 
 task<result<void>> connection::send(message_type type, std::string_view data)
 {
-    std::shared_ptr<connection_state> keep = state_;
-    if (keep->streaming) {
+    if (state_->streaming) {
         co_return error::invalid_argument;
     }
     const opcode op = type == message_type::text ? opcode::text : opcode::binary;
     result<void> sent;
-    if (auto now = keep->send_whole_now(op, true, data)) {
-        sent = *now;
+    if (auto now = state_->send_whole_now(op, true, data)) {
+        sent = *now;  // done without suspending: the handle kept the state alive
     } else {
+        // Keep the state alive while suspended even if the handle is dropped.
+        std::shared_ptr<connection_state> keep = state_;
         sent = co_await keep->send_frame(op, true, data);
     }
     co_return sent;

@@ -21,6 +21,76 @@
 
 namespace covet::ws::detail {
 
+#if COVET_WS_AWAIT_RECEIVE
+
+namespace {
+
+// Holds the coroutine's awaitable thread while the receive is pending.
+struct thread_owner : await_receive::thread {
+    explicit thread_owner(await_receive::thread&& from) : await_receive::thread(std::move(from)) {}
+    using await_receive::thread::pump;
+};
+
+// The operation's handler: stores the outcome and resumes the suspended
+// frame (as use_awaitable's handler, without a frame of its own). Its
+// cancellation slot is the coroutine's, so cancelling the task or stopping
+// the runtime aborts the receive.
+class receive_resumer {
+public:
+    using cancellation_slot_type = asio::cancellation_slot;
+
+    receive_resumer(await_receive::frame* suspended, await_receive::thread&& running,
+                    receive_outcome& outcome)
+        : owner_(std::move(running)), frame_(suspended), outcome_(&outcome)
+    {
+    }
+
+    cancellation_slot_type get_cancellation_slot() const noexcept { return owner_.get_cancellation_slot(); }
+
+    void operator()(const std::error_code& error, std::size_t bytes)
+    {
+        frame_->attach_thread(&owner_);
+        outcome_->error = error;
+        outcome_->bytes = bytes;
+        frame_->clear_cancellation_slot();
+        owner_.pump();  // resumes the suspended frame
+    }
+
+protected:
+    thread_owner owner_;
+
+private:
+    await_receive::frame* frame_;
+    receive_outcome* outcome_;
+};
+
+// When the coroutine runs on another executor than the socket (a strand),
+// its completion must go through that executor: this one names it.
+class receive_resumer_on_executor : public receive_resumer {
+public:
+    using receive_resumer::receive_resumer;
+    using executor_type = asio::any_io_executor;
+    executor_type get_executor() const noexcept { return owner_.get_executor(); }
+};
+
+}  // namespace
+
+await_receive::thread* await_receive::operator()(frame* suspended) const
+{
+    thread& running = *suspended->detach_thread();
+    if (running.get_executor() == socket.get_executor()) {
+        // The usual case (a covet::net::runtime task reading its own socket):
+        // without an executor of its own the handler is called directly by
+        // the socket's io_context, with no executor bookkeeping per receive.
+        socket.async_read_some(buffer, receive_resumer(suspended, std::move(running), outcome));
+    } else {
+        socket.async_read_some(buffer, receive_resumer_on_executor(suspended, std::move(running), outcome));
+    }
+    return nullptr;
+}
+
+#endif
+
 #if COVET_WS_INPUT_WATCH
 
 namespace {

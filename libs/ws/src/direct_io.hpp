@@ -11,9 +11,11 @@
 // for readiness.
 
 #include <covet/base/result.hpp>
+#include <covet/net/task.hpp>
 
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/version.hpp>
 
 #include <cstddef>
 #include <span>
@@ -52,5 +54,41 @@ public:
     /// a short receive emptied the socket, so the next one waits for readiness.
     static void received(asio::ip::tcp::socket& socket, std::size_t got, std::size_t capacity) noexcept;
 };
+
+// Asio 1.22's awaitable internals, checked for Debian 12 (see await_receive).
+#if ASIO_VERSION >= 102200 && ASIO_VERSION < 102300
+#define COVET_WS_AWAIT_RECEIVE 1
+#else
+#define COVET_WS_AWAIT_RECEIVE 0
+#endif
+
+/// What a receive awaited with await_receive completed with.
+struct receive_outcome {
+    std::error_code error;
+    std::size_t bytes = 0;
+};
+
+#if COVET_WS_AWAIT_RECEIVE
+/// `co_await await_receive{socket, buffer, outcome}` inside a covet::task:
+/// one async_read_some whose completion resumes the awaiting coroutine
+/// directly. co_await socket.async_read_some(buffer, use_awaitable) runs
+/// Asio's initiation as a coroutine of its own (one more frame made, pushed,
+/// popped and freed per receive) and passes the result through it; this
+/// hands the coroutine's awaitable thread to the operation as use_awaitable's
+/// handler does (its cancellation slot, so cancelling the task or stopping
+/// the runtime still aborts the receive; it completes on the coroutine's
+/// executor) and stores the outcome in `outcome`. Name it in a variable
+/// before co_await (GCC 12 and braced temporaries in co_await).
+struct await_receive {
+    asio::ip::tcp::socket& socket;
+    asio::mutable_buffer buffer;
+    receive_outcome& outcome;
+
+    using frame = asio::detail::awaitable_frame_base<asio::any_io_executor>;
+    using thread = asio::detail::awaitable_thread<asio::any_io_executor>;
+    /// Called by the awaitable machinery once the coroutine is suspended.
+    thread* operator()(frame* suspended) const;
+};
+#endif
 
 }  // namespace covet::ws::detail

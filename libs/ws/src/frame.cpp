@@ -170,8 +170,12 @@ std::size_t write_header(std::uint8_t* out, const frame_header& h) noexcept
     return at;
 }
 
-void apply_mask(std::uint8_t* data, std::size_t size, std::array<std::uint8_t, 4> mask,
-                std::size_t offset) noexcept
+namespace {
+
+// Unmasks (or masks) `size` bytes from `from` into `to` in one pass, eight at
+// a time; `to` may be `from`. `offset` is the position of from[0] in the payload.
+void copy_masked(std::uint8_t* to, const std::uint8_t* from, std::size_t size,
+                 std::array<std::uint8_t, 4> mask, std::size_t offset) noexcept
 {
     std::array<std::uint8_t, 8> key{};
     for (std::size_t i = 0; i < 8; ++i) {
@@ -180,15 +184,39 @@ void apply_mask(std::uint8_t* data, std::size_t size, std::array<std::uint8_t, 4
     std::uint64_t key_word;
     std::memcpy(&key_word, key.data(), 8);
     std::size_t i = 0;
+#if defined(__GNUC__)
+    // 32 bytes a step in two 16-byte vectors (SSE2, part of x86-64; NEON on
+    // ARM): a 1 KiB payload costs 64 vector steps instead of 128 word steps.
+    using block = std::uint64_t __attribute__((vector_size(16)));
+    const block key_block = {key_word, key_word};
+    for (; i + 32 <= size; i += 32) {
+        block low;
+        block high;
+        std::memcpy(&low, from + i, 16);
+        std::memcpy(&high, from + i + 16, 16);
+        low ^= key_block;
+        high ^= key_block;
+        std::memcpy(to + i, &low, 16);
+        std::memcpy(to + i + 16, &high, 16);
+    }
+#endif
     for (; i + 8 <= size; i += 8) {
         std::uint64_t word;
-        std::memcpy(&word, data + i, 8);
+        std::memcpy(&word, from + i, 8);
         word ^= key_word;
-        std::memcpy(data + i, &word, 8);
+        std::memcpy(to + i, &word, 8);
     }
     for (; i < size; ++i) {
-        data[i] ^= key[i % 8];
+        to[i] = from[i] ^ key[i % 8];
     }
+}
+
+}  // namespace
+
+void apply_mask(std::uint8_t* data, std::size_t size, std::array<std::uint8_t, 4> mask,
+                std::size_t offset) noexcept
+{
+    copy_masked(data, data, size, mask, offset);
 }
 
 std::string close_payload(std::uint16_t code, std::string_view reason)
@@ -214,82 +242,99 @@ frame_reader::kind frame_reader::fail(std::uint16_t code, std::string_view reaso
     return kind::error;
 }
 
+// Checks a parsed header against RFC 6455 5.2-5.5 and the limits, and starts
+// the frame: kind::error after failing, else kind::need_more.
+frame_reader::kind frame_reader::begin_frame()
+{
+    const frame_header& h = header_;
+    const auto op = static_cast<std::uint8_t>(h.op);
+    if ((op >= 3 && op <= 7) || op >= 0xB) {
+        return fail(close_code::protocol_error, "reserved opcode");
+    }
+    if (h.rsv2 || h.rsv3) {
+        return fail(close_code::protocol_error, "reserved bit set");
+    }
+    if (h.rsv1 && (!options_.allow_rsv1 || h.op == opcode::continuation || is_control(h.op))) {
+        return fail(close_code::protocol_error, "reserved bit set");
+    }
+    if (h.masked != (options_.role == role::server)) {
+        // RFC 6455 5.1: clients mask every frame, servers none.
+        return fail(close_code::protocol_error, h.masked ? "masked frame from server" : "unmasked frame");
+    }
+    if (is_control(h.op)) {
+        if (!h.fin) {
+            return fail(close_code::protocol_error, "fragmented control frame");
+        }
+        if (h.payload_length > max_control_payload) {
+            return fail(close_code::protocol_error, "control frame too long");
+        }
+        control_size_ = 0;
+    } else {
+        if (h.op == opcode::continuation && !in_message_) {
+            return fail(close_code::protocol_error, "continuation without a message");
+        }
+        if (h.op != opcode::continuation && in_message_) {
+            return fail(close_code::protocol_error, "new message inside a fragmented one");
+        }
+        if (h.op != opcode::continuation) {
+            in_message_ = true;
+            compressed_ = h.rsv1;
+            message_type_ = h.op;
+            message_.clear();
+            compressed_data_.clear();
+            utf8_.reset();
+        }
+        const std::size_t so_far = compressed_ ? compressed_data_.size() : message_.size();
+        if (h.payload_length > options_.max_message_size - so_far) {
+            return fail(close_code::message_too_big, "message too big");
+        }
+    }
+    in_frame_ = true;
+    frame_done_ = 0;
+    return kind::need_more;
+}
+
 frame_reader::kind frame_reader::next(std::span<const std::uint8_t> input, std::size_t& consumed)
 {
     consumed = 0;
     while (consumed < input.size() || (in_frame_ && frame_done_ == header_.payload_length)) {
         if (!in_frame_) {
-            // Gather the header, which may arrive split anywhere.
-            if (header_have_ < 2) {
-                const std::size_t n = std::min(2 - header_have_, input.size() - consumed);
+            const std::span<const std::uint8_t> rest = input.subspan(consumed);
+            std::size_t header_size = 0;
+            header_status status = header_status::need_more;
+            if (header_have_ == 0 && rest.size() >= 2 && rest.size() >= header_size_from(rest[1])) {
+                // The usual case: the whole header is in the input; parse it in place.
+                status = parse_header(rest, header_, header_size);
+                consumed += header_size;
+            } else {
+                // Gather the header, which may arrive split anywhere.
+                if (header_have_ < 2) {
+                    const std::size_t n = std::min(2 - header_have_, input.size() - consumed);
+                    std::memcpy(header_bytes_.data() + header_have_, input.data() + consumed, n);
+                    header_have_ += n;
+                    consumed += n;
+                    if (header_have_ < 2) {
+                        return kind::need_more;
+                    }
+                }
+                const std::size_t needed = header_size_from(header_bytes_[1]);
+                const std::size_t n = std::min(needed - header_have_, input.size() - consumed);
                 std::memcpy(header_bytes_.data() + header_have_, input.data() + consumed, n);
                 header_have_ += n;
                 consumed += n;
-                if (header_have_ < 2) {
+                if (header_have_ < needed) {
                     return kind::need_more;
                 }
+                status = parse_header(std::span<const std::uint8_t>(header_bytes_.data(), header_have_),
+                                      header_, header_size);
+                header_have_ = 0;
             }
-            const std::size_t needed = header_size_from(header_bytes_[1]);
-            const std::size_t n = std::min(needed - header_have_, input.size() - consumed);
-            std::memcpy(header_bytes_.data() + header_have_, input.data() + consumed, n);
-            header_have_ += n;
-            consumed += n;
-            if (header_have_ < needed) {
-                return kind::need_more;
-            }
-            std::size_t header_size = 0;
-            const header_status status = parse_header(
-                std::span<const std::uint8_t>(header_bytes_.data(), header_have_), header_, header_size);
-            header_have_ = 0;
             if (status != header_status::complete) {
                 return fail(close_code::protocol_error, "bad payload length");
             }
-            const frame_header& h = header_;
-            const auto op = static_cast<std::uint8_t>(h.op);
-            if ((op >= 3 && op <= 7) || op >= 0xB) {
-                return fail(close_code::protocol_error, "reserved opcode");
+            if (begin_frame() == kind::error) {
+                return kind::error;
             }
-            if (h.rsv2 || h.rsv3) {
-                return fail(close_code::protocol_error, "reserved bit set");
-            }
-            if (h.rsv1 && (!options_.allow_rsv1 || h.op == opcode::continuation || is_control(h.op))) {
-                return fail(close_code::protocol_error, "reserved bit set");
-            }
-            if (h.masked != (options_.role == role::server)) {
-                // RFC 6455 5.1: clients mask every frame, servers none.
-                return fail(close_code::protocol_error,
-                            h.masked ? "masked frame from server" : "unmasked frame");
-            }
-            if (is_control(h.op)) {
-                if (!h.fin) {
-                    return fail(close_code::protocol_error, "fragmented control frame");
-                }
-                if (h.payload_length > max_control_payload) {
-                    return fail(close_code::protocol_error, "control frame too long");
-                }
-                control_size_ = 0;
-            } else {
-                if (h.op == opcode::continuation && !in_message_) {
-                    return fail(close_code::protocol_error, "continuation without a message");
-                }
-                if (h.op != opcode::continuation && in_message_) {
-                    return fail(close_code::protocol_error, "new message inside a fragmented one");
-                }
-                if (h.op != opcode::continuation) {
-                    in_message_ = true;
-                    compressed_ = h.rsv1;
-                    message_type_ = h.op;
-                    message_.clear();
-                    compressed_data_.clear();
-                    utf8_.reset();
-                }
-                const std::size_t so_far = compressed_ ? compressed_data_.size() : message_.size();
-                if (h.payload_length > options_.max_message_size - so_far) {
-                    return fail(close_code::message_too_big, "message too big");
-                }
-            }
-            in_frame_ = true;
-            frame_done_ = 0;
         }
 
         const std::uint64_t left = header_.payload_length - frame_done_;
@@ -307,9 +352,10 @@ frame_reader::kind frame_reader::next(std::span<const std::uint8_t> input, std::
                 target.resize(old_size + n);
                 to = reinterpret_cast<std::uint8_t*>(target.data()) + old_size;
             }
-            std::memcpy(to, from, n);
             if (header_.masked) {
-                apply_mask(to, n, header_.mask, static_cast<std::size_t>(frame_done_));
+                copy_masked(to, from, n, header_.mask, static_cast<std::size_t>(frame_done_));
+            } else {
+                std::memcpy(to, from, n);
             }
             if (!is_control(header_.op) && !compressed_ && message_type_ == opcode::text &&
                 !utf8_.feed(std::string_view(reinterpret_cast<const char*>(to), n))) {

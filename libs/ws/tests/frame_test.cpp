@@ -254,6 +254,26 @@ TEST_CASE("5.1/5.3 masking: a server fails unmasked frames, a client fails maske
     CHECK(a == b);
 }
 
+TEST_CASE("5.3 masking: every size and offset equals the byte-by-byte rule of the RFC")
+{
+    // The unmasking loop works in 32-, 8- and 1-byte steps: cover each tail.
+    const std::array<std::uint8_t, 4> mask{0xA1, 0x5C, 0x0F, 0xE7};
+    for (std::size_t size = 0; size <= 100; ++size) {
+        for (std::size_t offset = 0; offset < 4; ++offset) {
+            std::vector<std::uint8_t> data(size);
+            for (std::size_t i = 0; i < size; ++i) {
+                data[i] = static_cast<std::uint8_t>(i * 7 + size);
+            }
+            std::vector<std::uint8_t> expected = data;
+            for (std::size_t i = 0; i < size; ++i) {
+                expected[i] ^= mask[(offset + i) % 4];  // RFC 6455 5.3: j = i MOD 4
+            }
+            apply_mask(data.data(), data.size(), mask, offset);
+            CHECK(data == expected);
+        }
+    }
+}
+
 TEST_CASE("5.4 fragmentation: reassembly, empty fragments, control frames in between")
 {
     frame_reader reader;

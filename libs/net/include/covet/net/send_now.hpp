@@ -19,7 +19,8 @@ namespace covet::net {
 inline constexpr std::size_t send_now_max_buffers = 64;
 
 /// Sends what `socket` takes now (MSG_DONTWAIT, no SIGPIPE, EINTR retried):
-/// the bytes sent, 0 when the socket buffer is full, or the error.
+/// the bytes sent, 0 when the socket buffer is full, or the error. Up to 2 KiB
+/// in all are joined and go with send(), cheaper in the kernel than sendmsg().
 result<std::size_t> send_now(asio::ip::tcp::socket& socket,
                              std::span<const asio::const_buffer> buffers) noexcept;
 

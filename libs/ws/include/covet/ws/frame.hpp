@@ -184,6 +184,7 @@ public:
 
 private:
     kind fail(std::uint16_t code, std::string_view reason) noexcept;
+    kind begin_frame();
     kind finish_control();
     kind finish_message();
 
