@@ -229,7 +229,7 @@ private:
         direct_statement lent(st, sql, memo);
         resetting_on_error(st, [&] { body(lent); });
         sqlite3_reset(st);
-        if (sqlite3_stmt_readonly(st) == 0) {
+        if (!memo->read_only) {
             out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
             out.last_insert_id = sqlite3_last_insert_rowid(db_);
         } else {
@@ -290,11 +290,21 @@ private:
         // a small table keyed by the text's address, confirmed by comparing the
         // text, is cheaper than hashing it. A slot filled from a fixed text needs
         // no comparison: no other string can ever start at its address.
-        recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
+        const std::size_t slot_index = (reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size();
+        const recent& slot = recent_[slot_index];
         if (slot.entry != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
             (slot.fixed || std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0)) {
             return {slot.entry->st, false, &slot.entry->memo};
         }
+        return prepare_missed(sql, fixed_text, slot_index);
+    }
+
+    // The statement not in the recent table: the cache by text, or a new
+    // statement. Cold and out of line, so the hit above stays a few lines of code.
+    [[gnu::cold, gnu::noinline]] prepared prepare_missed(std::string_view sql, bool fixed_text,
+                                                         std::size_t slot_index)
+    {
+        recent& slot = recent_[slot_index];
         if (auto it = cache_.find(sql); it != cache_.end()) {
             slot = {sql.data(), it->first, &it->second, fixed_text};
             return {it->second.st, false, &it->second.memo};
@@ -318,7 +328,9 @@ private:
             }
             cache_.clear();
         }
-        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, {}});
+        statement_memo memo;
+        memo.read_only = sqlite3_stmt_readonly(st) != 0;  // fixed for the statement's life
+        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, memo});
         (void)inserted;
         slot = {sql.data(), it->first, &it->second, fixed_text};
         return {st, false, &it->second.memo};
@@ -569,7 +581,7 @@ bool direct_statement::step()
 
 bool direct_statement::read_only() const noexcept
 {
-    return sqlite3_stmt_readonly(native(statement_)) != 0;
+    return memo_ != nullptr ? memo_->read_only : sqlite3_stmt_readonly(native(statement_)) != 0;
 }
 
 int direct_statement::learned_in_order(const void* row_type) const noexcept
@@ -584,8 +596,9 @@ int direct_statement::learned_in_order(const void* row_type) const noexcept
 void direct_statement::learn_in_order(const void* row_type, bool in_order) noexcept
 {
     if (memo_ != nullptr) {
-        *memo_ = {row_type, sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0),
-                  in_order};
+        memo_->row_type = row_type;
+        memo_->recompiled = sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0);
+        memo_->in_order = in_order;
     }
 }
 

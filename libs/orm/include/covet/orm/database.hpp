@@ -654,11 +654,7 @@ public:
         };
         statement_result done;
         if (!run_direct(sql, direct_body(typed, true), done)) {
-            std::array<value, 1> params{to_value_view(key)};
-            detail::first_sink<T> sink(found, true);
-            if (!run_now(sql, params, &sink, done)) {
-                co_await run_statement(sql, params, &sink);
-            }
+            co_await find_by_values<T>(key, found);
         }
         co_return found;
     }
@@ -760,14 +756,13 @@ public:
             detail::run_to_end(st);
         };
         statement_result done;
-        if (!run_direct(sql, direct_body(typed, true), done)) {
-            detail::fixed_params<column_count<T>> params;
-            detail::append_values(obj, true, true, params);
-            if (!run_now(sql, params.view(), nullptr, done)) {
-                done = co_await run_statement(sql, params.view(), nullptr);
-            }
+        std::uint64_t changed = 0;
+        if (run_direct(sql, direct_body(typed, true), done)) {
+            changed = done.rows_affected;
+        } else {
+            changed = co_await update_by_values(obj);
         }
-        co_return done.rows_affected;
+        co_return changed;
     }
 
     /// Deletes the row with primary key `key`; returns rows affected.
@@ -780,13 +775,13 @@ public:
             detail::run_to_end(st);
         };
         statement_result done;
-        if (!run_direct(sql, direct_body(typed, true), done)) {
-            std::array<value, 1> params{to_value_view(key)};
-            if (!run_now(sql, params, nullptr, done)) {
-                done = co_await run_statement(sql, params, nullptr);
-            }
+        std::uint64_t changed = 0;
+        if (run_direct(sql, direct_body(typed, true), done)) {
+            changed = done.rows_affected;
+        } else {
+            changed = co_await remove_by_values<T>(key);
         }
-        co_return done.rows_affected;
+        co_return changed;
     }
 
     /// Deletes the rows matching `condition`; returns rows affected.
@@ -880,6 +875,44 @@ public:
     }
 
 protected:
+    // The value paths of find, update and remove (PostgreSQL, offloaded SQLite
+    // files): coroutines of their own, cold and out of line, so that their
+    // parameters, sinks and awaits stay out of the typed calls' frames and code.
+    template <model T, class K>
+    [[gnu::cold, gnu::noinline]] task<void> find_by_values(K key, std::optional<T>& found)
+    {
+        const std::string& sql = detail::model_sql<T>::select_by_key();
+        std::array<value, 1> params{to_value_view(key)};
+        detail::first_sink<T> sink(found, true);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
+    }
+    template <model T>
+    [[gnu::cold, gnu::noinline]] task<std::uint64_t> update_by_values(const T& obj)
+    {
+        const std::string& sql = detail::model_sql<T>::update_by_key();
+        detail::fixed_params<column_count<T>> params;
+        detail::append_values(obj, true, true, params);
+        statement_result done;
+        if (!run_now(sql, params.view(), nullptr, done)) {
+            done = co_await run_statement(sql, params.view(), nullptr);
+        }
+        co_return done.rows_affected;
+    }
+    template <model T, class K>
+    [[gnu::cold, gnu::noinline]] task<std::uint64_t> remove_by_values(K key)
+    {
+        const std::string& sql = detail::model_sql<T>::remove_by_key();
+        std::array<value, 1> params{to_value_view(key)};
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
+        co_return done.rows_affected;
+    }
+
     // `positional`: the statement selects Row's columns in declaration order.
     template <class Row>
     task<std::vector<Row>> fetch_rows(statement st, bool positional)

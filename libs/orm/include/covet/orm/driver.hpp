@@ -62,6 +62,7 @@ struct statement_memo {
     const void* row_type = nullptr;  ///< the Row it was learned for
     int recompiled = -1;             ///< the statement's recompilations (schema changes) then
     bool in_order = false;
+    bool read_only = false;  ///< the statement writes nothing (sqlite3_stmt_readonly)
 };
 
 /// A cached prepared statement that a driver running statements inline
