@@ -220,29 +220,35 @@ template <model T>
 struct model_sql {
     static const std::string& select_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "SELECT ";
-            append_all_columns<T>(s, false);
-            s += " FROM ";
-            append_identifier(s, model_of<T>.table);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $1";
-            return s;
-        }();
+        static const std::string sql = build_select_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_select_by_key()
+    {
+        std::string s = "SELECT ";
+        append_all_columns<T>(s, false);
+        s += " FROM ";
+        append_identifier(s, model_of<T>.table);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $1";
+        return s;
     }
     static const std::string& remove_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "DELETE FROM ";
-            append_identifier(s, model_of<T>.table);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $1";
-            return s;
-        }();
+        static const std::string sql = build_remove_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_remove_by_key()
+    {
+        std::string s = "DELETE FROM ";
+        append_identifier(s, model_of<T>.table);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $1";
+        return s;
     }
     // INSERT ... VALUES (...), ... RETURNING key, for `rows` rows.
     static std::string insert(bool with_key, std::size_t rows, bool returning = true)
@@ -294,33 +300,36 @@ struct model_sql {
     }
     static const std::string& update_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "UPDATE ";
-            append_identifier(s, model_of<T>.table);
-            s += " SET ";
-            std::size_t n = 1;
-            std::apply(
-                [&](const auto&... f) {
-                    (
-                        [&](const auto& fd) {
-                            if (fd.cpp_name == model_of<T>.key_name) {
-                                return;
-                            }
-                            s += n == 1 ? "" : ", ";
-                            append_identifier(s, fd.cpp_name);
-                            s += " = $";
-                            s += std::to_string(n++);
-                        }(f),
-                        ...);
-                },
-                columns_of<T>);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $";
-            s += std::to_string(n);
-            return s;
-        }();
+        static const std::string sql = build_update_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_update_by_key()
+    {
+        std::string s = "UPDATE ";
+        append_identifier(s, model_of<T>.table);
+        s += " SET ";
+        std::size_t n = 1;
+        std::apply(
+            [&](const auto&... f) {
+                (
+                    [&](const auto& fd) {
+                        if (fd.cpp_name == model_of<T>.key_name) {
+                            return;
+                        }
+                        s += n == 1 ? "" : ", ";
+                        append_identifier(s, fd.cpp_name);
+                        s += " = $";
+                        s += std::to_string(n++);
+                    }(f),
+                    ...);
+            },
+            columns_of<T>);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $";
+        s += std::to_string(n);
+        return s;
     }
 };
 
@@ -644,7 +653,7 @@ public:
 
     /// The row with primary key `key`, or nullopt.
     template <model T, class K>
-    task<std::optional<T>> find(K key)
+    [[gnu::hot]] task<std::optional<T>> find(K key)
     {
         std::optional<T> found;
         const std::string& sql = detail::model_sql<T>::select_by_key();
@@ -748,7 +757,7 @@ public:
     /// `obj` is read by reference when the call runs (no copy): co_await the
     /// call in the same expression, as for `sql` (a temporary is fine then).
     template <model T>
-    task<std::uint64_t> update(const T& obj)
+    [[gnu::hot]] task<std::uint64_t> update(const T& obj)
     {
         const std::string& sql = detail::model_sql<T>::update_by_key();
         auto typed = [&](direct_statement& st) {
@@ -767,7 +776,7 @@ public:
 
     /// Deletes the row with primary key `key`; returns rows affected.
     template <model T, class K>
-    task<std::uint64_t> remove(K key)
+    [[gnu::hot]] task<std::uint64_t> remove(K key)
     {
         const std::string& sql = detail::model_sql<T>::remove_by_key();
         auto typed = [&](direct_statement& st) {
