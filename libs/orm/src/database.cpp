@@ -377,7 +377,8 @@ bool database::run_now(std::string_view sql, std::span<const value> params, row_
     return state_->run_here(run);
 }
 
-bool database::run_direct(std::string_view sql, const direct_body& body, statement_result& out)
+// Hot: grouped with the other per-statement code (.text.hot), away from cold code.
+[[gnu::hot]] bool database::run_direct(std::string_view sql, const direct_body& body, statement_result& out)
 {
     direct_run run{&state_->options.on_statement, sql, body, out};
     return state_->run_here(run);

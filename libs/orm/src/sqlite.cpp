@@ -90,7 +90,7 @@ std::string rewrite_placeholders(std::string_view sql)
 }
 
 // The orm::error for SQLite result code `rc` on `db`.
-error sqlite_error(sqlite3* db, int rc)
+[[gnu::cold]] error sqlite_error(sqlite3* db, int rc)
 {
     const int extended = sqlite3_extended_errcode(db);
     const char* state = sql_state_of(extended != 0 ? extended : rc);
@@ -175,8 +175,9 @@ public:
         return out;
     }
 
-    bool run_direct(std::string_view sql, const direct_body& body,
-                    const std::function<void(std::string_view)>* before, statement_result& out) override
+    [[gnu::hot]] bool run_direct(std::string_view sql, const direct_body& body,
+                                 const std::function<void(std::string_view)>* before,
+                                 statement_result& out) override
     {
         // A file whose statements may block runs them through run() (offloaded).
         return !offload_ && run_lent(sql, body, before, out);
@@ -229,7 +230,7 @@ private:
         direct_statement lent(st, sql, memo);
         resetting_on_error(st, [&] { body(lent); });
         sqlite3_reset(st);
-        if (sqlite3_stmt_readonly(st) == 0) {
+        if (!memo->read_only) {
             out.rows_affected = static_cast<std::uint64_t>(sqlite3_changes64(db_));
             out.last_insert_id = sqlite3_last_insert_rowid(db_);
         } else {
@@ -268,7 +269,7 @@ private:
         }
     }
 
-    [[noreturn]] void fail(int rc)
+    [[noreturn, gnu::cold]] void fail(int rc)
     {
         error e = sqlite_error(db_, rc);
         if (e.kind() == errc::connection_lost) {
@@ -290,11 +291,21 @@ private:
         // a small table keyed by the text's address, confirmed by comparing the
         // text, is cheaper than hashing it. A slot filled from a fixed text needs
         // no comparison: no other string can ever start at its address.
-        recent& slot = recent_[(reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size()];
+        const std::size_t slot_index = (reinterpret_cast<std::uintptr_t>(sql.data()) >> 4) % recent_.size();
+        const recent& slot = recent_[slot_index];
         if (slot.entry != nullptr && slot.data == sql.data() && slot.text.size() == sql.size() &&
             (slot.fixed || std::memcmp(slot.text.data(), sql.data(), sql.size()) == 0)) {
             return {slot.entry->st, false, &slot.entry->memo};
         }
+        return prepare_missed(sql, fixed_text, slot_index);
+    }
+
+    // The statement not in the recent table: the cache by text, or a new
+    // statement. Cold and out of line, so the hit above stays a few lines of code.
+    [[gnu::cold, gnu::noinline]] prepared prepare_missed(std::string_view sql, bool fixed_text,
+                                                         std::size_t slot_index)
+    {
+        recent& slot = recent_[slot_index];
         if (auto it = cache_.find(sql); it != cache_.end()) {
             slot = {sql.data(), it->first, &it->second, fixed_text};
             return {it->second.st, false, &it->second.memo};
@@ -318,7 +329,9 @@ private:
             }
             cache_.clear();
         }
-        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, {}});
+        statement_memo memo;
+        memo.read_only = sqlite3_stmt_readonly(st) != 0;  // fixed for the statement's life
+        auto [it, inserted] = cache_.emplace(std::string(sql), cached{st, memo});
         (void)inserted;
         slot = {sql.data(), it->first, &it->second, fixed_text};
         return {st, false, &it->second.memo};
@@ -490,7 +503,7 @@ sqlite3_stmt* native(void* st) noexcept
 }
 }  // namespace
 
-void direct_statement::fail(int rc)
+[[gnu::cold]] void direct_statement::fail(int rc)
 {
     throw detail::sqlite_error(sqlite3_db_handle(native(statement_)), rc);
 }
@@ -506,25 +519,25 @@ void direct_statement::expect_parameters(std::size_t count)
     }
 }
 
-void direct_statement::bind(int index, null_t)
+[[gnu::hot]] void direct_statement::bind(int index, null_t)
 {
     if (const int rc = sqlite3_bind_null(native(statement_), index); rc != SQLITE_OK) {
         fail(rc);
     }
 }
-void direct_statement::bind(int index, std::int64_t v)
+[[gnu::hot]] void direct_statement::bind(int index, std::int64_t v)
 {
     if (const int rc = sqlite3_bind_int64(native(statement_), index, v); rc != SQLITE_OK) {
         fail(rc);
     }
 }
-void direct_statement::bind(int index, double v)
+[[gnu::hot]] void direct_statement::bind(int index, double v)
 {
     if (const int rc = sqlite3_bind_double(native(statement_), index, v); rc != SQLITE_OK) {
         fail(rc);
     }
 }
-void direct_statement::bind(int index, std::string_view v)
+[[gnu::hot]] void direct_statement::bind(int index, std::string_view v)
 {
     const int rc =
         sqlite3_bind_text64(native(statement_), index, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -555,7 +568,7 @@ void direct_statement::bind_value(int index, const value& v)
         v);
 }
 
-bool direct_statement::step()
+[[gnu::hot]] bool direct_statement::step()
 {
     const int rc = sqlite3_step(native(statement_));
     if (rc == SQLITE_ROW) {
@@ -567,9 +580,9 @@ bool direct_statement::step()
     return false;
 }
 
-bool direct_statement::read_only() const noexcept
+[[gnu::hot]] bool direct_statement::read_only() const noexcept
 {
-    return sqlite3_stmt_readonly(native(statement_)) != 0;
+    return memo_ != nullptr ? memo_->read_only : sqlite3_stmt_readonly(native(statement_)) != 0;
 }
 
 int direct_statement::learned_in_order(const void* row_type) const noexcept
@@ -584,12 +597,13 @@ int direct_statement::learned_in_order(const void* row_type) const noexcept
 void direct_statement::learn_in_order(const void* row_type, bool in_order) noexcept
 {
     if (memo_ != nullptr) {
-        *memo_ = {row_type, sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0),
-                  in_order};
+        memo_->row_type = row_type;
+        memo_->recompiled = sqlite3_stmt_status(native(statement_), SQLITE_STMTSTATUS_REPREPARE, 0);
+        memo_->in_order = in_order;
     }
 }
 
-std::size_t direct_statement::size() const noexcept
+[[gnu::hot]] std::size_t direct_statement::size() const noexcept
 {
     return static_cast<std::size_t>(sqlite3_column_count(native(statement_)));
 }
@@ -598,19 +612,19 @@ std::string_view direct_statement::name(std::size_t c) const noexcept
     const char* n = sqlite3_column_name(native(statement_), static_cast<int>(c));
     return n == nullptr ? std::string_view{} : std::string_view(n);
 }
-bool direct_statement::is_null(std::size_t c) const noexcept
+[[gnu::hot]] bool direct_statement::is_null(std::size_t c) const noexcept
 {
     return sqlite3_column_type(native(statement_), static_cast<int>(c)) == SQLITE_NULL;
 }
-std::int64_t direct_statement::get_int(std::size_t c) const
+[[gnu::hot]] std::int64_t direct_statement::get_int(std::size_t c) const
 {
     return sqlite3_column_int64(native(statement_), static_cast<int>(c));
 }
-double direct_statement::get_double(std::size_t c) const
+[[gnu::hot]] double direct_statement::get_double(std::size_t c) const
 {
     return sqlite3_column_double(native(statement_), static_cast<int>(c));
 }
-std::string_view direct_statement::get_text(std::size_t c) const
+[[gnu::hot]] std::string_view direct_statement::get_text(std::size_t c) const
 {
     const auto* p = sqlite3_column_text(native(statement_), static_cast<int>(c));
     const int n = sqlite3_column_bytes(native(statement_), static_cast<int>(c));

@@ -220,29 +220,35 @@ template <model T>
 struct model_sql {
     static const std::string& select_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "SELECT ";
-            append_all_columns<T>(s, false);
-            s += " FROM ";
-            append_identifier(s, model_of<T>.table);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $1";
-            return s;
-        }();
+        static const std::string sql = build_select_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_select_by_key()
+    {
+        std::string s = "SELECT ";
+        append_all_columns<T>(s, false);
+        s += " FROM ";
+        append_identifier(s, model_of<T>.table);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $1";
+        return s;
     }
     static const std::string& remove_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "DELETE FROM ";
-            append_identifier(s, model_of<T>.table);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $1";
-            return s;
-        }();
+        static const std::string sql = build_remove_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_remove_by_key()
+    {
+        std::string s = "DELETE FROM ";
+        append_identifier(s, model_of<T>.table);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $1";
+        return s;
     }
     // INSERT ... VALUES (...), ... RETURNING key, for `rows` rows.
     static std::string insert(bool with_key, std::size_t rows, bool returning = true)
@@ -294,33 +300,36 @@ struct model_sql {
     }
     static const std::string& update_by_key()
     {
-        static const std::string sql = [] {
-            std::string s = "UPDATE ";
-            append_identifier(s, model_of<T>.table);
-            s += " SET ";
-            std::size_t n = 1;
-            std::apply(
-                [&](const auto&... f) {
-                    (
-                        [&](const auto& fd) {
-                            if (fd.cpp_name == model_of<T>.key_name) {
-                                return;
-                            }
-                            s += n == 1 ? "" : ", ";
-                            append_identifier(s, fd.cpp_name);
-                            s += " = $";
-                            s += std::to_string(n++);
-                        }(f),
-                        ...);
-                },
-                columns_of<T>);
-            s += " WHERE ";
-            append_identifier(s, model_of<T>.key_name);
-            s += " = $";
-            s += std::to_string(n);
-            return s;
-        }();
+        static const std::string sql = build_update_by_key();
         return sql;
+    }
+    // Built once, cold and out of line: the accessor stays a guard check that inlines.
+    [[gnu::cold, gnu::noinline]] static std::string build_update_by_key()
+    {
+        std::string s = "UPDATE ";
+        append_identifier(s, model_of<T>.table);
+        s += " SET ";
+        std::size_t n = 1;
+        std::apply(
+            [&](const auto&... f) {
+                (
+                    [&](const auto& fd) {
+                        if (fd.cpp_name == model_of<T>.key_name) {
+                            return;
+                        }
+                        s += n == 1 ? "" : ", ";
+                        append_identifier(s, fd.cpp_name);
+                        s += " = $";
+                        s += std::to_string(n++);
+                    }(f),
+                    ...);
+            },
+            columns_of<T>);
+        s += " WHERE ";
+        append_identifier(s, model_of<T>.key_name);
+        s += " = $";
+        s += std::to_string(n);
+        return s;
     }
 };
 
@@ -644,7 +653,7 @@ public:
 
     /// The row with primary key `key`, or nullopt.
     template <model T, class K>
-    task<std::optional<T>> find(K key)
+    [[gnu::hot]] task<std::optional<T>> find(K key)
     {
         std::optional<T> found;
         const std::string& sql = detail::model_sql<T>::select_by_key();
@@ -654,11 +663,7 @@ public:
         };
         statement_result done;
         if (!run_direct(sql, direct_body(typed, true), done)) {
-            std::array<value, 1> params{to_value_view(key)};
-            detail::first_sink<T> sink(found, true);
-            if (!run_now(sql, params, &sink, done)) {
-                co_await run_statement(sql, params, &sink);
-            }
+            co_await find_by_values<T>(key, found);
         }
         co_return found;
     }
@@ -752,7 +757,7 @@ public:
     /// `obj` is read by reference when the call runs (no copy): co_await the
     /// call in the same expression, as for `sql` (a temporary is fine then).
     template <model T>
-    task<std::uint64_t> update(const T& obj)
+    [[gnu::hot]] task<std::uint64_t> update(const T& obj)
     {
         const std::string& sql = detail::model_sql<T>::update_by_key();
         auto typed = [&](direct_statement& st) {
@@ -760,19 +765,18 @@ public:
             detail::run_to_end(st);
         };
         statement_result done;
-        if (!run_direct(sql, direct_body(typed, true), done)) {
-            detail::fixed_params<column_count<T>> params;
-            detail::append_values(obj, true, true, params);
-            if (!run_now(sql, params.view(), nullptr, done)) {
-                done = co_await run_statement(sql, params.view(), nullptr);
-            }
+        std::uint64_t changed = 0;
+        if (run_direct(sql, direct_body(typed, true), done)) {
+            changed = done.rows_affected;
+        } else {
+            changed = co_await update_by_values(obj);
         }
-        co_return done.rows_affected;
+        co_return changed;
     }
 
     /// Deletes the row with primary key `key`; returns rows affected.
     template <model T, class K>
-    task<std::uint64_t> remove(K key)
+    [[gnu::hot]] task<std::uint64_t> remove(K key)
     {
         const std::string& sql = detail::model_sql<T>::remove_by_key();
         auto typed = [&](direct_statement& st) {
@@ -780,13 +784,13 @@ public:
             detail::run_to_end(st);
         };
         statement_result done;
-        if (!run_direct(sql, direct_body(typed, true), done)) {
-            std::array<value, 1> params{to_value_view(key)};
-            if (!run_now(sql, params, nullptr, done)) {
-                done = co_await run_statement(sql, params, nullptr);
-            }
+        std::uint64_t changed = 0;
+        if (run_direct(sql, direct_body(typed, true), done)) {
+            changed = done.rows_affected;
+        } else {
+            changed = co_await remove_by_values<T>(key);
         }
-        co_return done.rows_affected;
+        co_return changed;
     }
 
     /// Deletes the rows matching `condition`; returns rows affected.
@@ -880,6 +884,44 @@ public:
     }
 
 protected:
+    // The value paths of find, update and remove (PostgreSQL, offloaded SQLite
+    // files): coroutines of their own, cold and out of line, so that their
+    // parameters, sinks and awaits stay out of the typed calls' frames and code.
+    template <model T, class K>
+    [[gnu::cold, gnu::noinline]] task<void> find_by_values(K key, std::optional<T>& found)
+    {
+        const std::string& sql = detail::model_sql<T>::select_by_key();
+        std::array<value, 1> params{to_value_view(key)};
+        detail::first_sink<T> sink(found, true);
+        statement_result done;
+        if (!run_now(sql, params, &sink, done)) {
+            co_await run_statement(sql, params, &sink);
+        }
+    }
+    template <model T>
+    [[gnu::cold, gnu::noinline]] task<std::uint64_t> update_by_values(const T& obj)
+    {
+        const std::string& sql = detail::model_sql<T>::update_by_key();
+        detail::fixed_params<column_count<T>> params;
+        detail::append_values(obj, true, true, params);
+        statement_result done;
+        if (!run_now(sql, params.view(), nullptr, done)) {
+            done = co_await run_statement(sql, params.view(), nullptr);
+        }
+        co_return done.rows_affected;
+    }
+    template <model T, class K>
+    [[gnu::cold, gnu::noinline]] task<std::uint64_t> remove_by_values(K key)
+    {
+        const std::string& sql = detail::model_sql<T>::remove_by_key();
+        std::array<value, 1> params{to_value_view(key)};
+        statement_result done;
+        if (!run_now(sql, params, nullptr, done)) {
+            done = co_await run_statement(sql, params, nullptr);
+        }
+        co_return done.rows_affected;
+    }
+
     // `positional`: the statement selects Row's columns in declaration order.
     template <class Row>
     task<std::vector<Row>> fetch_rows(statement st, bool positional)

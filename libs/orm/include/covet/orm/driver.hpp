@@ -62,6 +62,7 @@ struct statement_memo {
     const void* row_type = nullptr;  ///< the Row it was learned for
     int recompiled = -1;             ///< the statement's recompilations (schema changes) then
     bool in_order = false;
+    bool read_only = false;  ///< the statement writes nothing (sqlite3_stmt_readonly)
 };
 
 /// A cached prepared statement that a driver running statements inline
@@ -135,15 +136,19 @@ class direct_body {
 public:
     template <class F>
     explicit direct_body(F& f, bool fixed_text = false) noexcept
-        : object_(&f),
-          call_([](void* o, direct_statement& st) { (*static_cast<F*>(o))(st); }),
-          fixed_(fixed_text)
+        : object_(&f), call_(&call<F>), fixed_(fixed_text)
     {
     }
     void operator()(direct_statement& st) const { call_(object_, st); }
     bool fixed_text() const noexcept { return fixed_; }
 
 private:
+    // Hot: the bodies of the typed calls go to .text.hot, next to the driver's per-statement code.
+    template <class F>
+    [[gnu::hot]] static void call(void* object, direct_statement& st)
+    {
+        (*static_cast<F*>(object))(st);
+    }
     void* object_;
     void (*call_)(void*, direct_statement&);
     bool fixed_;

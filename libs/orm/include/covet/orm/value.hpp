@@ -129,7 +129,7 @@ protected:
 /// std::string, blob, std::optional of those). `r` is an orm::row or a
 /// driver's statement with the same methods (orm::direct_statement).
 template <class R, class T>
-void read_column(const R& r, std::size_t i, T& out)
+[[gnu::hot]] void read_column(const R& r, std::size_t i, T& out)
 {
     if constexpr (detail::is_optional_v<T>) {
         if (r.is_null(i)) {
