@@ -1113,7 +1113,9 @@ task<void> connection::run_handlers(connection& c, handler_runner& r)
                 std::optional<response>& res = s->res;
                 std::exception_ptr failure;
                 try {
-                    res.emplace(co_await (*c.srv.handle)(req));
+                    if (!c.options.handle_now || !c.options.handle_now(req, res)) {
+                        res.emplace(co_await (*c.srv.handle)(req));
+                    }
                 } catch (...) {
                     failure = std::current_exception();
                 }

@@ -770,7 +770,9 @@ task<void> connection<Stream>::run()
         std::optional<response> res;
         std::exception_ptr failure;
         try {
-            res.emplace(co_await srv.handler(req));
+            if (!options.handle_now || !options.handle_now(req, res)) {
+                res.emplace(co_await srv.handler(req));
+            }
         } catch (...) {
             failure = std::current_exception();
         }

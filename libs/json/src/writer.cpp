@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -88,6 +90,51 @@ inline bool needs_escape(unsigned char c) noexcept
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+// SWAR "some byte is a quote, a backslash or below 0x20" for 4 or 8 bytes;
+// exact for the question "any byte?" (the classic has-less-than test).
+template <class Word>
+inline bool word_needs_escape(Word w) noexcept
+{
+    constexpr Word ones = static_cast<Word>(0x0101010101010101ull);
+    constexpr Word highs = static_cast<Word>(0x8080808080808080ull);
+    const Word q = w ^ (ones * '"');
+    const Word b = w ^ (ones * '\\');
+    const Word hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
+    return (hit & highs) != 0;
+}
+
+// Copies a 4..16 byte string that needs no escaping with two overlapping
+// word loads and stores (most keys and short values); false if a byte needs
+// escaping or the size is out of range, with nothing written.
+inline bool copy_short_plain(char* out, const char* p, std::size_t n) noexcept
+{
+    if (n >= 8 && n <= 16) {
+        std::uint64_t head;
+        std::uint64_t tail;
+        std::memcpy(&head, p, 8);
+        std::memcpy(&tail, p + n - 8, 8);
+        if (word_needs_escape(head) || word_needs_escape(tail)) {
+            return false;
+        }
+        std::memcpy(out, &head, 8);
+        std::memcpy(out + n - 8, &tail, 8);
+        return true;
+    }
+    if (n >= 4 && n < 8) {
+        std::uint32_t head;
+        std::uint32_t tail;
+        std::memcpy(&head, p, 4);
+        std::memcpy(&tail, p + n - 4, 4);
+        if (word_needs_escape(head) || word_needs_escape(tail)) {
+            return false;
+        }
+        std::memcpy(out, &head, 4);
+        std::memcpy(out + n - 4, &tail, 4);
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 void writer::string(std::string_view s)
@@ -96,6 +143,11 @@ void writer::string(std::string_view s)
     reserve(s.size() * 6 + 2);
     char* out = data_ + size_;
     *out++ = '"';
+    if (copy_short_plain(out, s.data(), s.size())) {
+        out[s.size()] = '"';
+        size_ = static_cast<std::size_t>(out + s.size() + 1 - data_);
+        return;
+    }
     const char* p = s.data();
     const char* const end = p + s.size();
 #if defined(__SSE2__)

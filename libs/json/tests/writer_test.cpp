@@ -29,13 +29,20 @@ TEST_CASE("writer: escapes every character that needs it, at every position")
     CHECK(json::to_string(std::string("\x01\x1f", 2)) == R"("\u0001\u001f")");
     CHECK(json::to_string(std::string("\0", 1)) == R"("\u0000")");
     CHECK(json::to_string(std::string("/ \x7f é €")) == "\"/ \x7f é €\"");
-    // Long strings go through the 16-byte block path: put the escape in every slot.
+    // Short strings (4..16 bytes) take overlapping word checks, long ones
+    // the 16-byte block path: put each kind of escape in every slot.
+    const std::pair<char, std::string_view> escapes[] = {
+        {'"', "\\\""}, {'\\', "\\\\"}, {'\x1f', "\\u001f"}, {'\0', "\\u0000"}};
     for (std::size_t len = 1; len < 70; ++len) {
-        for (std::size_t pos = 0; pos < len; ++pos) {
-            std::string s(len, 'x');
-            s[pos] = '"';
-            std::string expected = "\"" + s.substr(0, pos) + "\\\"" + s.substr(pos + 1) + "\"";
-            REQUIRE(json::to_string(s) == expected);
+        REQUIRE(json::to_string(std::string(len, 'x')) == "\"" + std::string(len, 'x') + "\"");
+        for (const auto& [c, escaped] : escapes) {
+            for (std::size_t pos = 0; pos < len; ++pos) {
+                std::string s(len, 'x');
+                s[pos] = c;
+                std::string expected =
+                    "\"" + s.substr(0, pos) + std::string(escaped) + s.substr(pos + 1) + "\"";
+                REQUIRE(json::to_string(s) == expected);
+            }
         }
     }
 }

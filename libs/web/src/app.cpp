@@ -227,6 +227,7 @@ void app::freeze()
         for (const auto& mw : ep->route_middleware) {
             ep->chain.push_back(&mw);
         }
+        has_plain_endpoints_ = has_plain_endpoints_ || (ep->invoke_now != nullptr && ep->chain.empty());
     }
     router_.freeze();
     frozen_ = true;
@@ -280,8 +281,13 @@ thread_local state_cache dispatch_states;
 
 class pooled_state {
 public:
-    pooled_state()
+    // A state from the free list, or `adopted` (one with its route looked up).
+    explicit pooled_state(std::unique_ptr<detail::dispatch_state> adopted = nullptr)
+        : state_(std::move(adopted))
     {
+        if (state_ != nullptr) {
+            return;
+        }
         if (dispatch_states.free.empty()) {
             state_ = std::make_unique<detail::dispatch_state>();
         } else {
@@ -291,6 +297,9 @@ public:
     }
     ~pooled_state()
     {
+        if (state_ == nullptr) {
+            return;
+        }
         state_->ctx.scoped.clear();
         if (dispatch_states.free.size() < 64) {
             dispatch_states.free.push_back(std::move(state_));
@@ -299,22 +308,36 @@ public:
     pooled_state(const pooled_state&) = delete;
     pooled_state& operator=(const pooled_state&) = delete;
     detail::dispatch_state& operator*() const noexcept { return *state_; }
+    std::unique_ptr<detail::dispatch_state> release() noexcept { return std::move(state_); }
 
 private:
     std::unique_ptr<detail::dispatch_state> state_;
 };
 
+// The route dispatch_now() looked up for a request it leaves to dispatch():
+// the server calls dispatch() for that request right after, on this thread,
+// which takes the lookup over instead of routing again.
+struct pending_dispatch {
+    const http::request* req = nullptr;
+    std::unique_ptr<detail::dispatch_state> state;
+};
+thread_local pending_dispatch pending;
+
 }  // namespace
 
 task<http::response> app::dispatch(http::request& req) const
 {
-    pooled_state holder;
+    const bool routed = pending.req == &req && pending.state != nullptr && pending.state->owner == this;
+    pooled_state holder(routed ? std::move(pending.state) : nullptr);
+    pending.req = nullptr;
     detail::dispatch_state& st = *holder;
     st.owner = this;
     st.ctx.req = &req;
     st.ctx.services = &services_;
     st.ctx.error_mappings = error_mappings_;
-    st.match = router_.find(req.method_name(), req.path());
+    if (!routed) {
+        st.match = router_.find(req.method_name(), req.path());
+    }
     st.ctx.params = &st.match.params();
     st.ep = nullptr;  // the state is reused: nothing may survive from the last request
     if (st.match.status() == router::match_status::found) {
@@ -334,6 +357,34 @@ task<http::response> app::dispatch(http::request& req) const
     co_return response_for_exception(failure, req, error_mappings_);
 }
 
+bool app::dispatch_now(http::request& req, std::optional<http::response>& out) const
+{
+    pending.req = nullptr;
+    if (!frozen_) {
+        return false;  // the middleware chains are built by freeze()
+    }
+    pooled_state holder;
+    detail::dispatch_state& st = *holder;
+    st.owner = this;
+    st.match = router_.find(req.method_name(), req.path());
+    const detail::endpoint* ep =
+        st.match.status() == router::match_status::found ? *st.match.handler() : nullptr;
+    if (ep == nullptr || ep->invoke_now == nullptr || !ep->chain.empty()) {
+        // dispatch() runs next for this request and takes the lookup over.
+        pending.state = holder.release();
+        pending.req = &req;
+        return false;
+    }
+    st.ep = ep;
+    st.chain = &ep->chain;
+    st.ctx.req = &req;
+    st.ctx.services = &services_;
+    st.ctx.error_mappings = error_mappings_;
+    st.ctx.params = &st.match.params();
+    out.emplace(ep->invoke_now(ep->fn.get(), &st.ctx));
+    return true;
+}
+
 http::handler app::handler()
 {
     freeze();
@@ -346,6 +397,11 @@ result<http::server> app::serve(net::runtime& rt)
     http::server_options options = config_.server;
     options.listen.address = config_.address;
     options.listen.port = config_.port;
+    if (has_plain_endpoints_ && !options.handle_now) {
+        options.handle_now = [this](http::request& req, std::optional<http::response>& out) {
+            return dispatch_now(req, out);
+        };
+    }
     return http::server::start(rt, options, handler());
 }
 

@@ -203,3 +203,28 @@ TEST_CASE("registration errors are thrown at once")
     CHECK_THROWS_AS(app.get("/late", [] { return std::string(); }), std::logic_error);
     CHECK_THROWS_AS(app.use([](http::request& r, web::next n) { return n(r); }), std::logic_error);
 }
+
+TEST_CASE("plain handlers (dispatch_now) and the others (dispatch after it) alternate correctly")
+{
+    web::app app;
+    app.get("/double/{n:int}", [](web::path<int> n) { return std::to_string(*n * 2); });
+    app.get("/later/{n:int}",
+            [](web::path<int> n) -> task<std::string> { co_return "later " + std::to_string(*n); });
+    app.get("/throws", []() -> std::string { throw std::invalid_argument("no"); });
+    app.get("/mapped", []() -> std::string { throw std::out_of_range("gone"); });
+    app.map_error<std::out_of_range>(
+        [](const std::out_of_range&) { return http::response(http::status::gone); });
+    web::test_client client(app);
+
+    // dispatch_now() declines the coroutine route and the 404; dispatch()
+    // must answer them with its own route, never the one looked up before.
+    for (int i = 0; i < 3; ++i) {
+        CHECK(client.get("/double/" + std::to_string(i)).body == std::to_string(i * 2));
+        CHECK(client.get("/later/" + std::to_string(i)).body == "later " + std::to_string(i));
+        CHECK(client.get("/nowhere").status == 404);
+        CHECK(client.get("/double/x").status == 404);
+    }
+    CHECK(client.get("/throws").status == 500);
+    CHECK(client.get("/mapped").status == 410);
+    CHECK(client.post("/double/2", "").status == 405);
+}

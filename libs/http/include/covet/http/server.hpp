@@ -92,6 +92,11 @@ struct server_options {
     std::function<bool(const request&)> stream_body_if{};
     /// HTTP/2 settings and limits.
     http2_options http2{};
+    /// Optional synchronous fast path, tried before the handler: true when it
+    /// answered the request (`out` set) without suspending, false (nothing
+    /// set) to run the handler as usual. covet::web sets it for endpoints
+    /// that are plain functions without middleware: no coroutine frames.
+    std::function<bool(request&, std::optional<response>& out)> handle_now{};
     /// Serve HTTPS on this port: every connection starts with a TLS
     /// handshake; ALPN "h2" selects HTTP/2, anything else HTTP/1.1. Make the
     /// context with tls_context::server(cert, key, {"h2", "http/1.1"}).

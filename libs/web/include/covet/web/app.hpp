@@ -267,6 +267,12 @@ public:
     /// Handles one request: routing, middleware, handler, errors. This is the
     /// app as an http::handler; `req` must outlive the returned task.
     task<http::response> dispatch(http::request& req) const;
+    /// dispatch() without a coroutine frame, for a route whose handler is a
+    /// plain function (not a coroutine, nothing injected) and which has no
+    /// middleware: true with `out` set; false (nothing done) for every other
+    /// request, which dispatch() then handles. serve() passes it to the
+    /// server as http::server_options::handle_now.
+    bool dispatch_now(http::request& req, std::optional<http::response>& out) const;
     /// dispatch() as an http::handler (refers to this app, which must outlive the server).
     http::handler handler();
 
@@ -305,6 +311,9 @@ private:
         using info = detail::handler_info<F>;
         detail::endpoint e;
         e.invoke = &detail::invoke_endpoint<F>;
+        if constexpr (!info::is_task && info::args::inject_count == 0) {
+            e.invoke_now = &detail::invoke_endpoint_now<F>;
+        }
         e.fn = std::make_shared<const F>(std::move(f));
         e.path_params = info::args::path_count;
         e.needs = detail::needs_of<typename detail::callable_traits<F>::args>::get();
@@ -345,6 +354,7 @@ private:
     std::vector<error_mapping> error_mappings_;
     detail::service_registry services_;
     bool frozen_ = false;
+    bool has_plain_endpoints_ = false;  // some route can be served by dispatch_now()
     std::unique_ptr<net::runtime> runtime_;
     std::optional<http::server> server_;
     bool started_ = false;

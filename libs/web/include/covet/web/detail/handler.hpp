@@ -578,14 +578,15 @@ task<typename handler_info<F, false>::result> call_typed(const void* fn, request
     }
 }
 
-/// The endpoint invoker: call_typed plus the conversion of the result and of
-/// every exception into a response (so that middleware sees error responses).
+/// invoke_endpoint() below for a plain handler (not a coroutine, nothing
+/// injected), without a coroutine frame (app::dispatch_now).
 template <class F>
-task<http::response> invoke_endpoint(const void* fn, request_context* ctx)
+http::response invoke_endpoint_now(const void* fn, request_context* ctx)
 {
     using info = handler_info<F>;
     using R = typename info::result;
     using H = typename holders_of<typename callable_traits<F>::args>::type;
+    static_assert(!info::is_task && info::args::inject_count == 0);
     const F& f = *static_cast<const F*>(fn);
     std::exception_ptr failure;
     try {
@@ -593,28 +594,59 @@ task<http::response> invoke_endpoint(const void* fn, request_context* ctx)
         if constexpr (std::tuple_size_v < H >> 0) {
             extract_all(h, *ctx, std::make_index_sequence<std::tuple_size_v<H>>{});
         }
-        if constexpr (info::args::inject_count > 0) {
-            co_await resolve_all<info::args::inject_count>(&h, ctx);
-        }
-        if constexpr (info::is_task) {
-            auto t = call_with(f, h);
-            if constexpr (std::is_void_v<R>) {
-                co_await std::move(t);
-                co_return http::response::no_content();
-            } else {
-                R r = co_await std::move(t);
-                co_return to_response(std::move(r));
-            }
-        } else if constexpr (std::is_void_v<R>) {
+        if constexpr (std::is_void_v<R>) {
             call_with(f, h);
-            co_return http::response::no_content();
+            return http::response::no_content();
         } else {
-            co_return to_response(call_with(f, h));
+            return to_response(call_with(f, h));
         }
     } catch (...) {
         failure = std::current_exception();
     }
-    co_return response_for_exception(failure, *ctx->req, ctx->error_mappings);
+    return response_for_exception(failure, *ctx->req, ctx->error_mappings);
+}
+
+/// The endpoint invoker: call_typed plus the conversion of the result and of
+/// every exception into a response (so that middleware sees error responses).
+template <class F>
+task<http::response> invoke_endpoint(const void* fn, request_context* ctx)
+{
+    using info = handler_info<F>;
+    if constexpr (!info::is_task && info::args::inject_count == 0) {
+        co_return invoke_endpoint_now<F>(fn, ctx);
+    } else {
+        using R = typename info::result;
+        using H = typename holders_of<typename callable_traits<F>::args>::type;
+        const F& f = *static_cast<const F*>(fn);
+        std::exception_ptr failure;
+        try {
+            H h;
+            if constexpr (std::tuple_size_v < H >> 0) {
+                extract_all(h, *ctx, std::make_index_sequence<std::tuple_size_v<H>>{});
+            }
+            if constexpr (info::args::inject_count > 0) {
+                co_await resolve_all<info::args::inject_count>(&h, ctx);
+            }
+            if constexpr (info::is_task) {
+                auto t = call_with(f, h);
+                if constexpr (std::is_void_v<R>) {
+                    co_await std::move(t);
+                    co_return http::response::no_content();
+                } else {
+                    R r = co_await std::move(t);
+                    co_return to_response(std::move(r));
+                }
+            } else if constexpr (std::is_void_v<R>) {
+                call_with(f, h);
+                co_return http::response::no_content();
+            } else {
+                co_return to_response(call_with(f, h));
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        co_return response_for_exception(failure, *ctx->req, ctx->error_mappings);
+    }
 }
 
 /// Makes a per-request service with factory F (returning T, std::shared_ptr<T>, or a task of either).

@@ -110,11 +110,15 @@ bool resolve_now(const void* key, inject_slot& slot, request_context& ctx);
 task<void> resolve_async(const void* key, inject_slot* slot, request_context* ctx);
 
 using invoke_fn = task<http::response> (*)(const void* fn, request_context* ctx);
+/// The invoker of a plain (non-coroutine, nothing injected) handler, run
+/// without a coroutine frame.
+using invoke_now_fn = http::response (*)(const void* fn, request_context* ctx);
 
 /// A route's handler, type-erased: the callable, its invoker, its own middleware
 /// and (after freeze) its whole chain. Lives in the app.
 struct endpoint {
     invoke_fn invoke = nullptr;
+    invoke_now_fn invoke_now = nullptr;  // set for plain handlers
     std::shared_ptr<const void> fn;
     std::size_t path_params = 0;
     std::vector<std::pair<const void*, std::string_view>> needs;
