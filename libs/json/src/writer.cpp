@@ -103,34 +103,34 @@ inline bool word_needs_escape(Word w) noexcept
     return (hit & highs) != 0;
 }
 
-// Copies a 4..16 byte string that needs no escaping with two overlapping
-// word loads and stores (most keys and short values); false if a byte needs
-// escaping or the size is out of range, with nothing written.
+// Copies n bytes (sizeof(Word) <= n <= 2 * sizeof(Word)) that need no
+// escaping with two overlapping word loads and stores; false, with nothing
+// written, if a byte needs escaping.
+template <class Word>
+inline bool copy_overlapping_plain(char* out, const char* p, std::size_t n) noexcept
+{
+    Word head;
+    Word tail;
+    std::memcpy(&head, p, sizeof(Word));
+    std::memcpy(&tail, p + n - sizeof(Word), sizeof(Word));
+    if (word_needs_escape(head) || word_needs_escape(tail)) {
+        return false;
+    }
+    std::memcpy(out, &head, sizeof(Word));
+    std::memcpy(out + n - sizeof(Word), &tail, sizeof(Word));
+    return true;
+}
+
+// A 4..16 byte string that needs no escaping (most keys and short values),
+// copied without a byte loop; false if a byte needs escaping or the size is
+// out of range, with nothing written.
 inline bool copy_short_plain(char* out, const char* p, std::size_t n) noexcept
 {
     if (n >= 8 && n <= 16) {
-        std::uint64_t head;
-        std::uint64_t tail;
-        std::memcpy(&head, p, 8);
-        std::memcpy(&tail, p + n - 8, 8);
-        if (word_needs_escape(head) || word_needs_escape(tail)) {
-            return false;
-        }
-        std::memcpy(out, &head, 8);
-        std::memcpy(out + n - 8, &tail, 8);
-        return true;
+        return copy_overlapping_plain<std::uint64_t>(out, p, n);
     }
     if (n >= 4 && n < 8) {
-        std::uint32_t head;
-        std::uint32_t tail;
-        std::memcpy(&head, p, 4);
-        std::memcpy(&tail, p + n - 4, 4);
-        if (word_needs_escape(head) || word_needs_escape(tail)) {
-            return false;
-        }
-        std::memcpy(out, &head, 4);
-        std::memcpy(out + n - 4, &tail, 4);
-        return true;
+        return copy_overlapping_plain<std::uint32_t>(out, p, n);
     }
     return false;
 }
