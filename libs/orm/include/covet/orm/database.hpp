@@ -257,20 +257,14 @@ struct model_sql {
         append_identifier(s, model_of<T>.table);
         s += " (";
         std::size_t per_row = 0;
-        std::apply(
-            [&](const auto&... f) {
-                (
-                    [&](const auto& fd) {
-                        if (!with_key && fd.cpp_name == model_of<T>.key_name) {
-                            return;
-                        }
-                        s += per_row == 0 ? "" : ", ";
-                        append_identifier(s, fd.cpp_name);
-                        ++per_row;
-                    }(f),
-                    ...);
-            },
-            columns_of<T>);
+        for (const std::string_view name : column_names<T>) {
+            if (!with_key && name == model_of<T>.key_name) {
+                continue;
+            }
+            s += per_row == 0 ? "" : ", ";
+            append_identifier(s, name);
+            ++per_row;
+        }
         s += ") VALUES ";
         std::size_t n = 1;
         for (std::size_t r = 0; r < rows; ++r) {
@@ -310,21 +304,15 @@ struct model_sql {
         append_identifier(s, model_of<T>.table);
         s += " SET ";
         std::size_t n = 1;
-        std::apply(
-            [&](const auto&... f) {
-                (
-                    [&](const auto& fd) {
-                        if (fd.cpp_name == model_of<T>.key_name) {
-                            return;
-                        }
-                        s += n == 1 ? "" : ", ";
-                        append_identifier(s, fd.cpp_name);
-                        s += " = $";
-                        s += std::to_string(n++);
-                    }(f),
-                    ...);
-            },
-            columns_of<T>);
+        for (const std::string_view name : column_names<T>) {
+            if (name == model_of<T>.key_name) {
+                continue;
+            }
+            s += n == 1 ? "" : ", ";
+            append_identifier(s, name);
+            s += " = $";
+            s += std::to_string(n++);
+        }
         s += " WHERE ";
         append_identifier(s, model_of<T>.key_name);
         s += " = $";
