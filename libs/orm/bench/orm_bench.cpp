@@ -422,6 +422,28 @@ void BM_orm_update(benchmark::State& state)
     }(state, db));
 }
 
+// update()'s typed path in a plain loop, without the task<T> call around it.
+void BM_orm_update_no_task(benchmark::State& state)
+{
+    auto db = make_orm_db();
+    user u{0, "renamed", 44, "renamed@example.com"};
+    const std::string& sql = orm::detail::model_sql<user>::update_by_key();
+    const collect_scope measured;
+    for (auto _ : state) {
+        u.id = u.id % rows + 1;
+        auto typed = [&](orm::direct_statement& st) {
+            orm::detail::bind_fields(st, u, true, true);
+            orm::detail::run_to_end(st);
+        };
+        orm::statement_result done;
+        if (!db.run_direct(sql, orm::direct_body(typed, true), done)) {
+            state.SkipWithError("the typed path did not run");
+            break;
+        }
+        benchmark::DoNotOptimize(done.rows_affected);
+    }
+}
+
 void BM_orm_delete(benchmark::State& state)
 {
     auto db = make_orm_db(delete_rows);
@@ -576,6 +598,7 @@ int main(int argc, char** argv)
         {"BM_orm_insert", BM_orm_insert, 0},
         {"BM_raw_update", BM_raw_update, 0},
         {"BM_orm_update", BM_orm_update, 0},
+        {"BM_orm_update_no_task", BM_orm_update_no_task, 0},
         // Each iteration deletes a row of its own.
         {"BM_raw_delete", BM_raw_delete, delete_rows},
         {"BM_orm_delete", BM_orm_delete, delete_rows},
