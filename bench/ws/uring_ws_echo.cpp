@@ -6,14 +6,17 @@
 // connection one multishot receive that picks its buffers from a provided-
 // buffer ring; every echo a send queued while the completions are handled;
 // and one io_uring_enter per loop (io_uring_submit_and_wait) that submits all
-// those sends and waits for the next completions. --fixed-files also registers
-// every socket (slot = its fd) so requests skip the file table.
+// those sends and waits for the next completions. Every socket is a registered
+// file (slot = its fd) so requests skip the file table (--no-fixed-files: not).
+// --wait N waits for N completions (or 100 µs) instead of one: fewer wake-ups,
+// but it measured slower (docs/benchmarks.md), so it is off by default.
 //
 // No SQPOLL on purpose: its kernel thread would submit for us on another core,
 // so the per-process CPU measure (/proc/PID/stat, what bench/ws measures) would
 // either miss its CPU or need a second core; that is not a fair floor.
 // Not a WebSocket server, a floor for one.
-//   covet_ws_uring_ceiling [--port P] [--coop] [--fixed-files]   prints "port N", serves until killed
+//   covet_ws_uring_ceiling [--port P] [--coop] [--no-fixed-files] [--wait N]
+//       prints "port N", serves until killed
 #include "frame_echo.hpp"
 #include "port_option.hpp"
 
@@ -27,6 +30,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -37,6 +41,7 @@ namespace {
 constexpr unsigned buffer_count = 256;  // a power of two (the buffer ring's mask)
 constexpr unsigned buffer_size = 16 * 1024;
 constexpr std::uint64_t operation_bits = 3;
+constexpr long wait_timeout_ns = 100'000;  // how long --wait N waits for its N completions
 enum operation : std::uint64_t { accept_op = 0, recv_op = 1, send_op = 2 };
 
 struct connection {
@@ -62,7 +67,8 @@ bool has_flag(int argc, char** argv, std::string_view flag)
 
 class server {
 public:
-    server(int listener, bool coop, bool fixed_files) : listener_(listener), fixed_files_(fixed_files)
+    server(int listener, bool coop, bool fixed_files, unsigned wait_for)
+        : listener_(listener), fixed_files_(fixed_files), wait_for_(wait_for)
     {
         io_uring_params params{};
         params.flags =
@@ -91,7 +97,20 @@ public:
     [[noreturn]] void run()
     {
         for (;;) {
-            const int submitted = io_uring_submit_and_wait(&ring_, 1);
+            int submitted = 0;
+            if (wait_for_ > 1) {
+                // With DEFER_TASKRUN the kernel wakes us only once wait_for_ completions are
+                // ready (or the timeout passes): fewer sleeps and wake-ups per message.
+                __kernel_timespec timeout{};
+                timeout.tv_nsec = wait_timeout_ns;
+                io_uring_cqe* first = nullptr;
+                submitted = io_uring_submit_and_wait_timeout(&ring_, &first, wait_for_, &timeout, nullptr);
+                if (submitted == -ETIME) {
+                    submitted = 0;
+                }
+            } else {
+                submitted = io_uring_submit_and_wait(&ring_, 1);
+            }
             if (submitted < 0 && submitted != -EINTR && submitted != -EAGAIN && submitted != -EBUSY) {
                 fail("io_uring_submit_and_wait", submitted);
             }
@@ -309,6 +328,7 @@ private:
     int listener_;
     bool fixed_files_;
     unsigned fixed_file_slots_ = 0;  // sockets with a smaller fd get the slot of that number
+    unsigned wait_for_;              // completions one wait asks for
 };
 
 }  // namespace
@@ -319,6 +339,12 @@ int main(int argc, char** argv)
     if (listener < 0) {
         return 1;
     }
-    server s(listener, has_flag(argc, argv, "--coop"), has_flag(argc, argv, "--fixed-files"));
+    unsigned wait_for = 1;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string_view(argv[i]) == "--wait") {
+            wait_for = static_cast<unsigned>(std::max(1, std::atoi(argv[i + 1])));
+        }
+    }
+    server s(listener, has_flag(argc, argv, "--coop"), !has_flag(argc, argv, "--no-fixed-files"), wait_for);
     s.run();
 }
