@@ -17,7 +17,7 @@ shift 2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=bench/ws/server_port.sh
 source "$root/bench/ws/server_port.sh"
-load=${LOAD:-$root/build/release/bench/covet_ws_load}
+load=$ws_load
 work=$(mktemp -d)
 taskset -c 0 "$@" >"$work/server" 2>&1 &
 server=$!
