@@ -16,7 +16,7 @@ shift 2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=bench/ws/server_port.sh
 source "$root/bench/ws/server_port.sh"
-load=${LOAD:-$root/build/release/bench/covet_ws_load}
+load=$ws_load
 field() { sed -n "s/.*\"$1\": \\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 for ((r = 0; r < rounds; ++r)); do
     for spec in "$@"; do

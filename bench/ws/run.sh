@@ -9,7 +9,8 @@
 # stime from /proc/PID/stat over the measured interval; it survives a loaded
 # machine better than messages/s), medians of the runs. `--servers` may add
 # `ceiling` (covet_ws_ceiling: frames-only epoll echo, the floor of the cost per
-# message on this kernel, not a WebSocket server).
+# message on this kernel, not a WebSocket server) and `uring` (covet_ws_uring_ceiling:
+# the same frames-only echo on io_uring, built when liburing is installed).
 #
 #   bench/ws/run.sh [--build-dir build/release] [--runs 3] [--duration 5] [--warmup 1]
 #                   [--inflight 1] [--idle 10000] [--server-cpu 0] [--client-cpu 1]
@@ -45,6 +46,7 @@ done
 load=$build_dir/bench/covet_ws_load
 bins=("$load" "$build_dir/bench/covet_ws_echo" "$build_dir/bench/covet_beast_ws_echo")
 [[ " $servers " == *" ceiling "* ]] && bins+=("$build_dir/bench/covet_ws_ceiling")
+[[ " $servers " == *" uring "* ]] && bins+=("$build_dir/bench/covet_ws_uring_ceiling")
 for bin in "${bins[@]}"; do
     [[ -x $bin ]] || { echo "run.sh: $bin missing: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
 done
@@ -85,11 +87,13 @@ start_server() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A names=([covet]="covet::ws" [node]="node ws $node_version" [beast]="Boost.Beast 1.81" [ceiling]="epoll ceiling (frames only)")
+declare -A names=([covet]="covet::ws" [node]="node ws $node_version" [beast]="Boost.Beast 1.81" [ceiling]="epoll ceiling (frames only)"
+    [uring]="io_uring ceiling (frames only)")
 commands_covet=("$build_dir/bench/covet_ws_echo" --threads 1)
 commands_node=(node "$here/node/echo.mjs")
 commands_beast=("$build_dir/bench/covet_beast_ws_echo")
 commands_ceiling=("$build_dir/bench/covet_ws_ceiling")
+commands_uring=("$build_dir/bench/covet_ws_uring_ceiling")
 
 echo "| server | 32 B msgs/s | µs/msg | 1 KiB msgs/s | µs/msg | 64 KiB msgs/s | µs/msg | RSS idle | per idle connection |"
 echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"

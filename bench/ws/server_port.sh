@@ -10,3 +10,7 @@ server_port() {
     done
     echo "$port"
 }
+
+# The load generator: $LOAD, or the release build's under $root (set by the sourcing script).
+# shellcheck disable=SC2034,SC2154 # used by the sourcing scripts; root is theirs
+ws_load=${LOAD:-$root/build/release/bench/covet_ws_load}
