@@ -18,14 +18,11 @@
 #endif
 
 #include <algorithm>
-#include <coroutine>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace bench {
@@ -271,116 +268,6 @@ void BM_orm_select_by_pk(benchmark::State& state)
     }(state, db));
 }
 
-// The typed path of find() called in a plain loop, without the task<T> call
-// around it: what the ORM costs apart from the coroutine.
-void BM_orm_select_by_pk_no_task(benchmark::State& state)
-{
-    auto db = make_orm_db();
-    std::int64_t id = 0;
-    const std::string& sql = orm::detail::model_sql<user>::select_by_key();
-    const collect_scope measured;
-    for (auto _ : state) {
-        std::optional<user> found;
-        const std::int64_t key = id++ % rows + 1;
-        auto typed = [&](orm::direct_statement& st) {
-            st.bind_any(1, key);
-            orm::detail::read_first(st, found, true, true);
-        };
-        orm::statement_result done;
-        if (!db.run_direct(sql, orm::direct_body(typed, true), done)) {
-            state.SkipWithError("the typed path did not run");
-            break;
-        }
-        benchmark::DoNotOptimize(found);
-    }
-}
-
-// What the same call would cost through a minimal lazy task with symmetric
-// transfer instead of asio::awaitable (covet::task): a measurement for the
-// "own task type" question of DESIGN.md, not an API.
-template <class T>
-class probe_task {
-public:
-    struct promise_type {
-        std::optional<T> result;
-        std::coroutine_handle<> waiter;
-        probe_task get_return_object() { return probe_task(handle::from_promise(*this)); }
-        std::suspend_always initial_suspend() noexcept { return {}; }
-        auto final_suspend() noexcept
-        {
-            struct resume_waiter {
-                bool await_ready() noexcept { return false; }
-                std::coroutine_handle<> await_suspend(handle h) noexcept
-                {
-                    auto w = h.promise().waiter;
-                    return w ? w : std::noop_coroutine();
-                }
-                void await_resume() noexcept {}
-            };
-            return resume_waiter{};
-        }
-        template <class U>
-        void return_value(U&& v)
-        {
-            result.emplace(std::forward<U>(v));
-        }
-        void unhandled_exception() { std::terminate(); }
-    };
-    using handle = std::coroutine_handle<promise_type>;
-    explicit probe_task(handle h) : h_(h) {}
-    probe_task(probe_task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-    probe_task& operator=(probe_task&&) = delete;
-    ~probe_task()
-    {
-        if (h_) {
-            h_.destroy();
-        }
-    }
-    bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiter) noexcept
-    {
-        h_.promise().waiter = waiter;
-        return h_;
-    }
-    T await_resume() { return std::move(*h_.promise().result); }
-    void run() { h_.resume(); }
-
-private:
-    handle h_;
-};
-
-probe_task<std::optional<user>> probe_find(orm::database& d, std::int64_t key)
-{
-    std::optional<user> found;
-    auto typed = [&](orm::direct_statement& st) {
-        st.bind_any(1, key);
-        orm::detail::read_first(st, found, true, true);
-    };
-    orm::statement_result done;
-    if (!d.run_direct(orm::detail::model_sql<user>::select_by_key(), orm::direct_body(typed, true), done)) {
-        std::terminate();
-    }
-    co_return found;
-}
-
-probe_task<bool> probe_loop(benchmark::State& st, orm::database& d)
-{
-    std::int64_t id = 0;
-    const collect_scope measured;
-    for (auto _ : st) {
-        auto u = co_await probe_find(d, id++ % rows + 1);
-        benchmark::DoNotOptimize(u);
-    }
-    co_return true;
-}
-
-void BM_orm_select_by_pk_probe_task(benchmark::State& state)
-{
-    auto db = make_orm_db();
-    auto loop = probe_loop(state, db);
-    loop.run();
-}
-
 // The same with a per-thread database (no pool mutex), as one per runtime worker would be.
 void BM_orm_select_by_pk_per_thread(benchmark::State& state)
 {
@@ -420,28 +307,6 @@ void BM_orm_update(benchmark::State& state)
             benchmark::DoNotOptimize(n);
         }
     }(state, db));
-}
-
-// update()'s typed path in a plain loop, without the task<T> call around it.
-void BM_orm_update_no_task(benchmark::State& state)
-{
-    auto db = make_orm_db();
-    user u{0, "renamed", 44, "renamed@example.com"};
-    const std::string& sql = orm::detail::model_sql<user>::update_by_key();
-    const collect_scope measured;
-    for (auto _ : state) {
-        u.id = u.id % rows + 1;
-        auto typed = [&](orm::direct_statement& st) {
-            orm::detail::bind_fields(st, u, true, true);
-            orm::detail::run_to_end(st);
-        };
-        orm::statement_result done;
-        if (!db.run_direct(sql, orm::direct_body(typed, true), done)) {
-            state.SkipWithError("the typed path did not run");
-            break;
-        }
-        benchmark::DoNotOptimize(done.rows_affected);
-    }
 }
 
 void BM_orm_delete(benchmark::State& state)
@@ -592,13 +457,10 @@ int main(int argc, char** argv)
         {"BM_raw_select_by_pk", BM_raw_select_by_pk, 0},
         {"BM_orm_select_by_pk", BM_orm_select_by_pk, 0},
         {"BM_orm_select_by_pk_per_thread", BM_orm_select_by_pk_per_thread, 0},
-        {"BM_orm_select_by_pk_no_task", BM_orm_select_by_pk_no_task, 0},
-        {"BM_orm_select_by_pk_probe_task", BM_orm_select_by_pk_probe_task, 0},
         {"BM_raw_insert", BM_raw_insert, 0},
         {"BM_orm_insert", BM_orm_insert, 0},
         {"BM_raw_update", BM_raw_update, 0},
         {"BM_orm_update", BM_orm_update, 0},
-        {"BM_orm_update_no_task", BM_orm_update_no_task, 0},
         // Each iteration deletes a row of its own.
         {"BM_raw_delete", BM_raw_delete, delete_rows},
         {"BM_orm_delete", BM_orm_delete, delete_rows},
