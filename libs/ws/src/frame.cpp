@@ -1,6 +1,7 @@
 #include <covet/ws/frame.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace covet::ws {
@@ -177,12 +178,18 @@ namespace {
 void copy_masked(std::uint8_t* to, const std::uint8_t* from, std::size_t size,
                  std::array<std::uint8_t, 4> mask, std::size_t offset) noexcept
 {
-    std::array<std::uint8_t, 8> key{};
-    for (std::size_t i = 0; i < 8; ++i) {
-        key[i] = mask[(offset + i) % 4];
+    // key[i] = mask[(offset + i) % 4]: the mask rotated by the offset, twice.
+    std::uint32_t mask_word;
+    std::memcpy(&mask_word, mask.data(), 4);
+    const unsigned shift = 8 * static_cast<unsigned>(offset % 4);
+    if constexpr (std::endian::native == std::endian::little) {
+        mask_word = std::rotr(mask_word, static_cast<int>(shift));
+    } else {
+        mask_word = std::rotl(mask_word, static_cast<int>(shift));
     }
-    std::uint64_t key_word;
-    std::memcpy(&key_word, key.data(), 8);
+    const std::uint64_t key_word = (std::uint64_t{mask_word} << 32) | mask_word;
+    std::array<std::uint8_t, 8> key;
+    std::memcpy(key.data(), &key_word, 8);
     std::size_t i = 0;
 #if defined(__GNUC__)
     // 32 bytes a step in two 16-byte vectors (SSE2, part of x86-64; NEON on
@@ -376,6 +383,16 @@ frame_reader::kind frame_reader::next(std::span<const std::uint8_t> input, std::
         }
     }
     return kind::need_more;
+}
+
+void frame_reader::take_message(std::string& into) noexcept
+{
+    message_.swap(into);
+    if (message_.capacity() > reused_buffer_limit) {
+        std::string().swap(message_);
+    } else {
+        message_.clear();
+    }
 }
 
 frame_reader::kind frame_reader::finish_control()

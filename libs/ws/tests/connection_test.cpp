@@ -116,6 +116,37 @@ TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB")
     });
 }
 
+TEST_CASE("read into one message: every size and type comes back whole, the errors as read()'s")
+{
+    ws_server server;
+    const std::string url = server.url("/echo");
+    run_client([url]() -> task<void> {
+        auto conn = co_await connect(url);
+        REQUIRE(conn.has_value());
+        message msg;
+        int round = 0;
+        for (std::size_t size : {70000, 0, 3, 1 << 20, 125, 126, 40, 65536}) {
+            CAPTURE(size);
+            std::string payload(size, '\0');
+            for (std::size_t i = 0; i < size; ++i) {
+                payload[i] = static_cast<char>('a' + (i + size) % 26);
+            }
+            const bool text = ++round % 2 == 0;
+            auto sent = co_await conn->send(text ? message_type::text : message_type::binary, payload);
+            REQUIRE(sent.has_value());
+            auto got = co_await conn->read(msg);
+            REQUIRE(got.has_value());
+            CHECK(msg.is_text() == text);
+            CHECK(msg.data == payload);
+        }
+        auto closed = co_await conn->close(1000, "done");
+        CHECK(closed.has_value());
+        auto after = co_await conn->read(msg);
+        REQUIRE_FALSE(after.has_value());
+        CHECK(after.error() == make_error_code(error::closed));
+    });
+}
+
 TEST_CASE("fragments: a streamed server message arrives whole, a fragmented client message is echoed whole")
 {
     ws_server server;

@@ -298,6 +298,51 @@ TEST_CASE("5.4 fragmentation: reassembly, empty fragments, control frames in bet
     CHECK(reader.message_type() == opcode::binary);
 }
 
+TEST_CASE("take_message into a string: swaps buffers, the reader reuses the caller's, drops a huge one")
+{
+    frame_reader reader;
+    const auto feed = [&reader](const bytes& frame) {
+        std::size_t used = 0;
+        const auto k = reader.next(std::span<const std::uint8_t>(frame.data(), frame.size()), used);
+        CHECK(used == frame.size());
+        return k;
+    };
+    std::string into;
+    into.reserve(1000);
+    into = "stale bytes of an older message";
+    const char* callers_buffer = into.data();
+    REQUIRE(feed(make_frame({.payload = std::string(40, 'a')})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == std::string(40, 'a'));
+    CHECK(reader.pending_message_size() == 0);
+    // The next message is assembled in the caller's old buffer and comes back whole.
+    REQUIRE(feed(make_frame({.op = opcode::binary, .payload = "short"})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == "short");
+    CHECK(into.data() == callers_buffer);
+    CHECK(reader.message_type() == opcode::binary);
+    // Fragments across the swap, and an empty message.
+    REQUIRE(feed(make_frame({.payload = "Hel", .fin = false})) == frame_reader::kind::need_more);
+    REQUIRE(feed(make_frame({.op = opcode::continuation, .payload = "lo"})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == "Hello");
+    REQUIRE(feed(make_frame({.payload = ""})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into.empty());
+    // A buffer over reused_buffer_limit is not kept by the reader.
+    std::string huge;
+    huge.reserve(frame_reader::reused_buffer_limit + 1);
+    const char* huge_buffer = huge.data();
+    REQUIRE(feed(make_frame({.payload = "x"})) == frame_reader::kind::message);
+    reader.take_message(huge);
+    CHECK(huge == "x");
+    REQUIRE(feed(make_frame({.payload = "y"})) == frame_reader::kind::message);
+    std::string after;
+    reader.take_message(after);
+    CHECK(after == "y");
+    CHECK(after.data() != huge_buffer);
+}
+
 TEST_CASE("5.4 fragmentation errors: continuation without a start, a new message inside a fragmented one")
 {
     CHECK(error_of(make_frame({.op = opcode::continuation, .payload = "x"})) == close_code::protocol_error);
