@@ -298,6 +298,42 @@ TEST_CASE("5.4 fragmentation: reassembly, empty fragments, control frames in bet
     CHECK(reader.message_type() == opcode::binary);
 }
 
+TEST_CASE("a whole frame in one piece (the one-step path) and byte by byte give the same events")
+{
+    bytes non_minimal = {0x82, 0xFE, 0x00, 0x05, 0x37, 0xfa, 0x21, 0x3d, 1, 2, 3, 4, 5};
+    const std::vector<std::pair<bytes, reader_options>> cases = {
+        {make_frame({.payload = "hello"}), {}},
+        {make_frame({.op = opcode::binary, .payload = std::string(1000, '\xff')}), {}},
+        {make_frame({.payload = std::string(300, 'a') + "\xe2\x82\xac"}), {}},
+        {make_frame({.payload = "bad \xc0\xaf"}), {}},
+        {make_frame({.payload = "cut \xe2\x82"}), {}},
+        {make_frame({.payload = ""}), {}},
+        {make_frame({.payload = "unmasked", .masked = false}), {}},
+        {make_frame({.payload = "masked"}), {.role = role::client}},
+        {make_frame({.payload = "rsv1", .rsv1 = true}), {}},
+        {make_frame({.payload = "too big"}), {.max_message_size = 6}},
+        {make_frame({.payload = "fits"}), {.max_message_size = 4}},
+        {non_minimal, {}},
+        {concat({make_frame({.payload = "a"}), make_frame({.op = opcode::binary, .payload = "b"})}), {}},
+    };
+    for (const auto& [input, options] : cases) {
+        CAPTURE(input.size());
+        frame_reader whole(options);
+        frame_reader by_byte(options);
+        const auto a = run(whole, input);
+        const auto b = run(by_byte, input, 1);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            CHECK(a[i].kind == b[i].kind);
+            CHECK(a[i].data == b[i].data);
+            CHECK(a[i].code == b[i].code);
+        }
+        if (a.empty() || a.back().kind != frame_reader::kind::error) {
+            CHECK(whole.between_frames() == by_byte.between_frames());  // (after an error, feeding stops)
+        }
+    }
+}
+
 TEST_CASE("take_message into a string: swaps buffers, the reader reuses the caller's, drops a huge one")
 {
     frame_reader reader;

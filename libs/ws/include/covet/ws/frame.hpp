@@ -189,6 +189,7 @@ public:
 
 private:
     kind fail(std::uint16_t code, std::string_view reason) noexcept;
+    kind whole_message(std::span<const std::uint8_t> input, std::size_t& used);
     kind begin_frame();
     kind finish_control();
     kind finish_message();
