@@ -111,8 +111,10 @@ public:
     /// message_too_big after failing the connection, dead_peer, or the stream's
     /// error (end_of_stream, connection_reset...).
     task<result<message>> read();
-    /// The same, into `into` (type and data replaced). Reading every message
-    /// into one ws::message reuses its buffer: no allocation per message.
+    /// The same, into `into` (type and data replaced). The buffers trade
+    /// places: the connection keeps the one `into` held (up to 64 KiB of it)
+    /// for the next message, so a loop reading into one ws::message allocates
+    /// nothing per message (while idle it holds that buffer: one more message).
     task<result<void>> read(message& into);
 
     task<result<void>> send_text(std::string_view text);
