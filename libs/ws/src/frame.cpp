@@ -453,16 +453,6 @@ frame_reader::kind frame_reader::next(std::span<const std::uint8_t> input, std::
     return kind::need_more;
 }
 
-void frame_reader::take_message(std::string& into) noexcept
-{
-    message_.swap(into);
-    if (message_.capacity() > reused_buffer_limit) {
-        std::string().swap(message_);
-    } else {
-        message_.clear();
-    }
-}
-
 frame_reader::kind frame_reader::finish_control()
 {
     switch (header_.op) {

@@ -316,7 +316,9 @@ TEST_CASE("a whole frame in one piece (the one-step path) and byte by byte give 
         {non_minimal, {}},
         {concat({make_frame({.payload = "a"}), make_frame({.op = opcode::binary, .payload = "b"})}), {}},
     };
-    for (const auto& [input, options] : cases) {
+    for (const auto& one : cases) {
+        const bytes& input = one.first;  // (no structured binding: CAPTURE's lambda)
+        const reader_options& options = one.second;
         CAPTURE(input.size());
         frame_reader whole(options);
         frame_reader by_byte(options);
