@@ -898,7 +898,10 @@ task<Outcome> read_message(std::shared_ptr<connection_state> keep, message* into
     // Set by every way out of the loop below that ends the read with an error.
     std::error_code failed;
     for (;;) {
-        const auto step = s.process_buffered(*into, failed);
+        auto step = read_step::more;
+        if (s.read_begin < s.read_end) {  // (at the start of a read, usually nothing is buffered)
+            step = s.process_buffered(*into, failed);
+        }
         if (step == read_step::close_answered) {
             // Our close was answered: the handshake is complete.
             s.reading = false;
