@@ -14,12 +14,13 @@ namespace {
 
 task<void> echo(ws::connection conn)
 {
+    ws::message msg;  // one buffer for every message of the connection
     for (;;) {
-        auto msg = co_await conn.read();
-        if (!msg) {
+        auto got = co_await conn.read(msg);
+        if (!got) {
             break;
         }
-        auto sent = co_await conn.send(msg->type, msg->data);
+        auto sent = co_await conn.send(msg.type, msg.data);
         if (!sent) {
             break;
         }

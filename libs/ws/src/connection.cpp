@@ -16,6 +16,7 @@
 #include <asio/write.hpp>
 
 #include <array>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <random>
@@ -80,6 +81,8 @@ namespace detail {
 constexpr std::size_t max_read_buffer = 64 * 1024 + max_header_size;
 // Largest payload copied into the queue to batch a reply (see send_frame).
 constexpr std::size_t max_batched_copy = 16 * 1024;
+// Largest frame send_whole_now joins on the stack (header and payload).
+constexpr std::size_t max_joined_frame = 2048;
 
 enum class close_mode : std::uint8_t { none, immediate, wait_for_peer, linger };
 enum class read_step : std::uint8_t { more, done, close_answered };
@@ -97,16 +100,18 @@ struct out_frame {
     }
 };
 
-// The send queue, allocated only while frames wait: an idle connection holds
-// no deque (libstdc++ allocates a 512-byte block for an empty one).
+// The send queue, allocated only while the connection sends in bursts: an
+// idle connection holds no deque (libstdc++ allocates a 512-byte block for an
+// empty one). An emptied deque stays for the next burst (three allocations
+// fewer per batch of pipelined replies) until the sweeper finds it empty.
 class frame_queue {
 public:
     bool empty() const noexcept { return !frames_ || frames_->empty(); }
     out_frame& front() noexcept { return frames_->front(); }
-    void pop_front()
+    void pop_front() { frames_->pop_front(); }
+    void release_if_empty() noexcept
     {
-        frames_->pop_front();
-        if (frames_->empty()) {
+        if (frames_ && frames_->empty()) {
             frames_.reset();
         }
     }
@@ -253,6 +258,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     // Called by the sweeper on this connection's thread.
     void check_limits(sweeper::clock::time_point now, std::chrono::milliseconds period)
     {
+        queue.release_if_empty();
         if (shut_down) {
             return;
         }
@@ -314,8 +320,9 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
     std::string reason;
 
     // Runs the frame reader over the buffered bytes (a plain function, so that
-    // read()'s coroutine frame stays small).
-    read_step process_buffered(result<message>& outcome)
+    // read()'s coroutine frame stays small). A message goes into `into`; an
+    // error that ends the read, into `failed`.
+    read_step process_buffered(message& into, std::error_code& failed)
     {
         while (read_begin < read_end) {
             std::size_t used = 0;
@@ -326,14 +333,9 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
             case frame_reader::kind::need_more: break;
             case frame_reader::kind::message:
                 if (!close_sent) {
-                    if (!outcome) {
-                        outcome = message{};
-                    }
-                    // Filled in place: the payload is moved once.
-                    message& m = *outcome;
-                    m.type =
+                    into.type =
                         reader.message_type() == opcode::text ? message_type::text : message_type::binary;
-                    m.data = reader.take_message();
+                    reader.take_message(into.data);
                     return read_step::done;
                 }
                 break;
@@ -347,6 +349,7 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                 code = reader.close_code();
                 reason.assign(reader.close_reason());
                 terminal = error::closed;
+                failed = error::closed;
                 if (!close_sent && !shut_down) {
                     // Echo the status (RFC 6455 5.5.1); queued data is dropped, the peer is gone.
                     mark_close_sent();
@@ -359,15 +362,13 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
                     out_frame f = make_frame(opcode::close, true, payload, nullptr);
                     f.closes_after = handshake_close_mode();
                     enqueue(std::move(f));
-                    outcome = error::closed;
                     return read_step::done;
                 }
-                outcome = error::closed;
                 return read_step::close_answered;
             }
             case frame_reader::kind::error:
                 fail(reader.error_code(), reader.error_reason());
-                outcome = terminal;
+                failed = terminal;
                 return read_step::done;
             }
         }
@@ -680,12 +681,22 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         h.fin = fin;
         h.op = op;
         h.payload_length = payload.size();
-        std::array<std::uint8_t, max_header_size> head;
+        // A small frame is built whole behind its header and sent as one
+        // piece (what send_now would join anyway, without its gather loops).
+        std::array<std::uint8_t, max_joined_frame> head;
         const std::size_t head_size = write_header(head.data(), h);
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head_size),
-                                                        asio::buffer(payload.data(), payload.size())};
+        std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head_size),
+                                                  asio::buffer(payload.data(), payload.size())};
+        std::span<const asio::const_buffer> frame(buffers);
+        if (payload.size() <= head.size() - head_size) {
+            if (!payload.empty()) {
+                std::memcpy(head.data() + head_size, payload.data(), payload.size());
+            }
+            buffers[0] = asio::buffer(head.data(), head_size + payload.size());
+            frame = frame.first(1);
+        }
         std::size_t sent = 0;
-        auto started = start_write(buffers, sent);
+        auto started = start_write(frame, sent);
         if (!started) {
             if (!terminal) {
                 terminal = started.error();
@@ -708,33 +719,49 @@ struct connection_state : std::enable_shared_from_this<connection_state> {
         return result<void>{};
     }
 
-    task<result<void>> send_frame(opcode op, bool fin, std::string_view payload)
+    // The sends that only queue a frame, with no coroutine below: frames
+    // already queued or being written (and room in the queue, or a policy
+    // that does not wait), or received bytes waiting, so that the replies to
+    // a pipelining peer's messages leave together in one write once the
+    // connection waits for input (the caller's next read() is likely served
+    // from them). Nothing, having done nothing, when send_frame must wait for
+    // room or start a write.
+    std::optional<result<void>> queue_now(opcode op, bool fin, std::string_view payload)
     {
         if (!open()) {
-            co_return error::not_open;
+            return result<void>(error::not_open);
         }
         if (writing || !queue.empty()) {
-            while (options.when_full == full_queue_policy::wait && open() && queued > 0 &&
-                   queued + payload.size() > options.send_queue_limit) {
-                co_await wait_for_room();
-            }
-            if (!open()) {
-                co_return error::not_open;
+            if (must_wait_for_room(payload.size())) {
+                return std::nullopt;
             }
             auto room_left = check_room(payload.size());
             if (!room_left) {
-                co_return room_left.error();
+                return room_left;
             }
             enqueue(make_frame(op, fin, payload, nullptr));
-            co_return result<void>{};
+            return result<void>{};
         }
         if (read_begin < read_end && payload.size() <= max_batched_copy) {
-            // More received bytes wait in the read buffer (a pipelining peer):
-            // the caller's next read() is likely served from them, so queue
-            // this frame and let the replies go out together in one write
-            // once the connection waits for input.
             enqueue(make_frame(op, fin, payload, nullptr));
-            co_return result<void>{};
+            return result<void>{};
+        }
+        return std::nullopt;
+    }
+
+    bool must_wait_for_room(std::size_t size) const noexcept
+    {
+        return options.when_full == full_queue_policy::wait && open() && queued > 0 &&
+               queued + size > options.send_queue_limit;
+    }
+
+    task<result<void>> send_frame(opcode op, bool fin, std::string_view payload)
+    {
+        while ((writing || !queue.empty()) && must_wait_for_room(payload.size())) {
+            co_await wait_for_room();
+        }
+        if (auto queued_now = queue_now(op, fin, payload)) {
+            co_return *queued_now;
         }
         // Nothing in flight: write straight from the caller's buffer (no copy
         // unless masking or compressing), then anything queued meanwhile.
@@ -846,10 +873,15 @@ connection::connection(net::any_stream stream, std::string early_data, ws::role 
     s.read_end = early_data.size();
 }
 
-task<result<message>> connection::read()
+namespace detail {
+
+// read()'s loop, for both read() (Outcome = result<message>: the message is
+// built in place in the outcome) and read(message&) (Outcome = result<void>:
+// into `*into`, whose buffer the reader reuses).
+template <class Outcome>
+task<Outcome> read_message(std::shared_ptr<connection_state> keep, message* into)
 {
-    // Keep the state alive for the whole read even if the handle is dropped.
-    std::shared_ptr<connection_state> keep = state_;
+    // `keep`: the state stays alive for the whole read even if the handle is dropped.
     connection_state& s = *keep;
     if (s.reading) {
         co_return error::invalid_argument;
@@ -858,17 +890,25 @@ task<result<message>> connection::read()
         co_return s.terminal;
     }
     s.reading = true;
-    // Every way out of the loop below sets it; a message is built in place.
-    result<message> outcome = message{};
+    Outcome outcome;
+    if constexpr (std::is_same_v<Outcome, result<message>>) {
+        outcome = message{};
+        into = &*outcome;
+    }
+    // Set by every way out of the loop below that ends the read with an error.
+    std::error_code failed;
     for (;;) {
-        const auto step = s.process_buffered(outcome);
-        if (step == detail::read_step::close_answered) {
+        auto step = read_step::more;
+        if (s.read_begin < s.read_end) {  // (at the start of a read, usually nothing is buffered)
+            step = s.process_buffered(*into, failed);
+        }
+        if (step == read_step::close_answered) {
             // Our close was answered: the handshake is complete.
             s.reading = false;
             co_await s.close_after_flush(s.handshake_close_mode());
             break;
         }
-        if (step == detail::read_step::done) {
+        if (step == read_step::done) {
             break;
         }
         s.read_begin = s.read_end = 0;
@@ -877,19 +917,19 @@ task<result<message>> connection::read()
             s.pending_resize = 0;
         }
         if (s.shut_down && !s.stream.is_open()) {
-            outcome = s.terminal ? s.terminal : make_error_code(error::not_open);
+            failed = s.terminal ? s.terminal : make_error_code(error::not_open);
             break;
         }
         const bool at_frame_start = s.reader.between_frames();
         result<std::size_t> n = std::size_t{0};
         if (asio::ip::tcp::socket* socket = s.stream.plain_socket()) {
             // Plain TCP: no timed operation's frame stays behind while idle.
-            const asio::mutable_buffer into(s.read_buffer.get(), s.read_capacity);
+            const asio::mutable_buffer space(s.read_buffer.get(), s.read_capacity);
             if (s.watch_input &&
                 (std::exchange(s.recheck_input, false) || detail::input_watch::would_try_first(*socket))) {
-                n = detail::input_watch::try_receive(*socket, into);
+                n = detail::input_watch::try_receive(*socket, space);
                 // Nothing (proven empty) or a short receive (switch off, unproven).
-                s.input_unproven = n && *n != 0 && *n < into.size();
+                s.input_unproven = n && *n != 0 && *n < space.size();
             }
             if (n && *n == 0) {
                 // A receive queued behind the switch completes right after the
@@ -898,12 +938,12 @@ task<result<message>> connection::read()
                 const std::uint32_t writes = s.write_waits;
 #if COVET_WS_AWAIT_RECEIVE
                 detail::receive_outcome received;
-                const detail::await_receive receive{*socket, into, received};  // named: GCC 12
+                const detail::await_receive receive{*socket, space, received};  // named: GCC 12
                 co_await receive;
                 const std::error_code ec = received.error;
                 const std::size_t got = received.bytes;
 #else
-                auto [ec, got] = co_await socket->async_read_some(into, net::nothrow);
+                auto [ec, got] = co_await socket->async_read_some(space, net::nothrow);
 #endif
                 if (ec == asio::error::operation_aborted && s.recheck_input && !s.shut_down) {
                     continue;  // the sweeper's nudge: receive again
@@ -914,9 +954,9 @@ task<result<message>> connection::read()
                 } else {
                     n = got;
                     s.input_unproven =
-                        behind_switch && writes == s.write_waits && writes % 2 == 0 && got < into.size();
+                        behind_switch && writes == s.write_waits && writes % 2 == 0 && got < space.size();
                     if (s.input_unproven) {
-                        detail::input_watch::received(*socket, got, into.size());
+                        detail::input_watch::received(*socket, got, space.size());
                     }
                 }
             }
@@ -930,7 +970,7 @@ task<result<message>> connection::read()
                 continue;
             }
             s.stream.close();
-            outcome = s.terminal ? s.terminal : make_error_code(error::closed);
+            failed = s.terminal ? s.terminal : make_error_code(error::closed);
             break;
         }
         if (!n) {
@@ -938,7 +978,7 @@ task<result<message>> connection::read()
                 s.terminal = n.error();
             }
             s.abort();
-            outcome = s.terminal;
+            failed = s.terminal;
             break;
         }
         s.awaiting_pong = false;  // any byte shows the peer is alive
@@ -959,7 +999,22 @@ task<result<message>> connection::read()
         s.stream.close();  // shutdown_tcp() left the receive side to this read
     }
     s.reading = false;
+    if (failed) {
+        outcome = failed;
+    }
     co_return outcome;
+}
+
+}  // namespace detail
+
+task<result<message>> connection::read()
+{
+    return detail::read_message<result<message>>(state_, nullptr);
+}
+
+task<result<void>> connection::read(message& into)
+{
+    return detail::read_message<result<void>>(state_, &into);
 }
 
 task<result<void>> connection::send(message_type type, std::string_view data)
@@ -971,6 +1026,8 @@ task<result<void>> connection::send(message_type type, std::string_view data)
     result<void> sent;
     if (auto now = state_->send_whole_now(op, true, data)) {
         sent = *now;  // done without suspending: the handle kept the state alive
+    } else if (auto queued = state_->queue_now(op, true, data)) {
+        sent = *queued;  // likewise
     } else {
         // Keep the state alive while suspended even if the handle is dropped.
         std::shared_ptr<connection_state> keep = state_;

@@ -73,12 +73,20 @@ public:
     executor_type get_executor() const noexcept { return owner_.get_executor(); }
 };
 
+// The socket's executor by reference (basic_socket::get_executor() copies it).
+struct socket_executor : asio::ip::tcp::socket {
+    static const asio::any_io_executor& of(asio::ip::tcp::socket& socket) noexcept
+    {
+        return (socket.*(&socket_executor::impl_)).get_executor();
+    }
+};
+
 }  // namespace
 
 await_receive::thread* await_receive::operator()(frame* suspended) const
 {
     thread& running = *suspended->detach_thread();
-    if (running.get_executor() == socket.get_executor()) {
+    if (running.get_executor() == socket_executor::of(socket)) {
         // The usual case (a covet::net::runtime task reading its own socket):
         // without an executor of its own the handler is called directly by
         // the socket's io_context, with no executor bookkeeping per receive.

@@ -1,6 +1,7 @@
 #include <covet/ws/frame.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace covet::ws {
@@ -177,12 +178,18 @@ namespace {
 void copy_masked(std::uint8_t* to, const std::uint8_t* from, std::size_t size,
                  std::array<std::uint8_t, 4> mask, std::size_t offset) noexcept
 {
-    std::array<std::uint8_t, 8> key{};
-    for (std::size_t i = 0; i < 8; ++i) {
-        key[i] = mask[(offset + i) % 4];
+    // key[i] = mask[(offset + i) % 4]: the mask rotated by the offset, twice.
+    std::uint32_t mask_word;
+    std::memcpy(&mask_word, mask.data(), 4);
+    const unsigned shift = 8 * static_cast<unsigned>(offset % 4);
+    if constexpr (std::endian::native == std::endian::little) {
+        mask_word = std::rotr(mask_word, static_cast<int>(shift));
+    } else {
+        mask_word = std::rotl(mask_word, static_cast<int>(shift));
     }
-    std::uint64_t key_word;
-    std::memcpy(&key_word, key.data(), 8);
+    const std::uint64_t key_word = (std::uint64_t{mask_word} << 32) | mask_word;
+    std::array<std::uint8_t, 8> key;
+    std::memcpy(key.data(), &key_word, 8);
     std::size_t i = 0;
 #if defined(__GNUC__)
     // 32 bytes a step in two 16-byte vectors (SSE2, part of x86-64; NEON on
@@ -294,9 +301,77 @@ frame_reader::kind frame_reader::begin_frame()
     return kind::need_more;
 }
 
+// The common case in one step: `input` starts with a whole unfragmented
+// text or binary frame, no RSV bit, the mask bit this role expects, a 7- or
+// 16-bit length (minimal) within max_message_size, outside a fragmented
+// message. It becomes the message at once (UTF-8 checked as the slow path
+// does); `used` is 0 when the frame is anything else, for the general path
+// below, which applies every rule.
+frame_reader::kind frame_reader::whole_message(std::span<const std::uint8_t> input, std::size_t& used)
+{
+    used = 0;
+    if (input.size() < 2) {
+        return kind::need_more;
+    }
+    const std::uint8_t b0 = input[0];
+    const std::uint8_t b1 = input[1];
+    const bool masked = (b1 & 0x80) != 0;
+    if ((b0 != 0x81 && b0 != 0x82) || masked != (options_.role == role::server)) {
+        return kind::need_more;
+    }
+    std::size_t length = b1 & 0x7F;
+    std::size_t at = 2;
+    if (length == 126) {
+        if (input.size() < 4) {
+            return kind::need_more;
+        }
+        length = (std::size_t{input[2]} << 8) | input[3];
+        at = 4;
+        if (length < 126) {
+            return kind::need_more;  // not minimal: the general path fails it
+        }
+    } else if (length == 127) {
+        return kind::need_more;
+    }
+    std::array<std::uint8_t, 4> mask{};
+    if (masked) {
+        if (input.size() < at + 4) {
+            return kind::need_more;
+        }
+        std::memcpy(mask.data(), input.data() + at, 4);
+        at += 4;
+    }
+    if (input.size() - at < length || length > options_.max_message_size) {
+        return kind::need_more;
+    }
+    message_type_ = static_cast<opcode>(b0 & 0x0F);
+    compressed_ = false;
+    message_.resize(length);
+    auto* to = reinterpret_cast<std::uint8_t*>(message_.data());
+    if (masked) {
+        copy_masked(to, input.data() + at, length, mask, 0);
+    } else if (length != 0) {
+        std::memcpy(to, input.data() + at, length);
+    }
+    used = at + length;
+    if (message_type_ == opcode::text) {
+        utf8_.reset();
+        if (!utf8_.feed(message_) || !utf8_.complete()) {
+            return fail(close_code::invalid_payload, "invalid UTF-8");
+        }
+    }
+    return kind::message;
+}
+
 frame_reader::kind frame_reader::next(std::span<const std::uint8_t> input, std::size_t& consumed)
 {
     consumed = 0;
+    if (!in_frame_ && header_have_ == 0 && !in_message_) {
+        const kind whole = whole_message(input, consumed);
+        if (consumed != 0) {
+            return whole;
+        }
+    }
     while (consumed < input.size() || (in_frame_ && frame_done_ == header_.payload_length)) {
         if (!in_frame_) {
             const std::span<const std::uint8_t> rest = input.subspan(consumed);

@@ -79,14 +79,15 @@ TEST_CASE("handshake: 101 with the accept key, 400, 426 and 403 for bad requests
     });
 }
 
-TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB")
+TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB; read() and read(message&)")
 {
     ws_server server;
     const std::string url = server.url("/echo");
     run_client([url]() -> task<void> {
         auto conn = co_await connect(url);
         REQUIRE(conn.has_value());
-        for (std::size_t size : {0, 1, 125, 126, 127, 65535, 65536, 65537, 1 << 20}) {
+        message reused;  // the binary echoes are read into it, the text ones by value
+        for (std::size_t size : {0, 1, 125, 126, 127, 65535, 65536, 65537, 1 << 20, 3}) {
             CAPTURE(size);
             std::string payload(size, 'x');
             for (std::size_t i = 0; i < size; ++i) {
@@ -104,15 +105,18 @@ TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB")
             }
             auto sent_binary = co_await conn->send_binary(binary);
             REQUIRE(sent_binary.has_value());
-            auto echoed_binary = co_await conn->read();
+            auto echoed_binary = co_await conn->read(reused);
             REQUIRE(echoed_binary.has_value());
-            CHECK_FALSE(echoed_binary->is_text());
-            CHECK(echoed_binary->data == binary);
+            CHECK_FALSE(reused.is_text());
+            CHECK(reused.data == binary);
         }
         auto closed = co_await conn->close(1000, "done");
         CHECK(closed.has_value());
         CHECK(conn->close_code() == 1000);
         CHECK_FALSE(conn->is_open());
+        auto after_close = co_await conn->read(reused);
+        REQUIRE_FALSE(after_close.has_value());
+        CHECK(after_close.error() == make_error_code(error::closed));
     });
 }
 

@@ -298,6 +298,89 @@ TEST_CASE("5.4 fragmentation: reassembly, empty fragments, control frames in bet
     CHECK(reader.message_type() == opcode::binary);
 }
 
+TEST_CASE("a whole frame in one piece (the one-step path) and byte by byte give the same events")
+{
+    bytes non_minimal = {0x82, 0xFE, 0x00, 0x05, 0x37, 0xfa, 0x21, 0x3d, 1, 2, 3, 4, 5};
+    const std::vector<std::pair<bytes, reader_options>> cases = {
+        {make_frame({.payload = "hello"}), {}},
+        {make_frame({.op = opcode::binary, .payload = std::string(1000, '\xff')}), {}},
+        {make_frame({.payload = std::string(300, 'a') + "\xe2\x82\xac"}), {}},
+        {make_frame({.payload = "bad \xc0\xaf"}), {}},
+        {make_frame({.payload = "cut \xe2\x82"}), {}},
+        {make_frame({.payload = ""}), {}},
+        {make_frame({.payload = "unmasked", .masked = false}), {}},
+        {make_frame({.payload = "masked"}), {.role = role::client}},
+        {make_frame({.payload = "rsv1", .rsv1 = true}), {}},
+        {make_frame({.payload = "too big"}), {.max_message_size = 6}},
+        {make_frame({.payload = "fits"}), {.max_message_size = 4}},
+        {non_minimal, {}},
+        {concat({make_frame({.payload = "a"}), make_frame({.op = opcode::binary, .payload = "b"})}), {}},
+    };
+    for (const auto& one : cases) {
+        const bytes& input = one.first;  // (no structured binding: CAPTURE's lambda)
+        const reader_options& options = one.second;
+        CAPTURE(input.size());
+        frame_reader whole(options);
+        frame_reader by_byte(options);
+        const auto a = run(whole, input);
+        const auto b = run(by_byte, input, 1);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            CHECK(a[i].kind == b[i].kind);
+            CHECK(a[i].data == b[i].data);
+            CHECK(a[i].code == b[i].code);
+        }
+        if (a.empty() || a.back().kind != frame_reader::kind::error) {
+            CHECK(whole.between_frames() == by_byte.between_frames());  // (after an error, feeding stops)
+        }
+    }
+}
+
+TEST_CASE("take_message into a string: swaps buffers, the reader reuses the caller's, drops a huge one")
+{
+    frame_reader reader;
+    const auto feed = [&reader](const bytes& frame) {
+        std::size_t used = 0;
+        const auto k = reader.next(std::span<const std::uint8_t>(frame.data(), frame.size()), used);
+        CHECK(used == frame.size());
+        return k;
+    };
+    std::string into;
+    into.reserve(1000);
+    into = "stale bytes of an older message";
+    const char* callers_buffer = into.data();
+    REQUIRE(feed(make_frame({.payload = std::string(40, 'a')})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == std::string(40, 'a'));
+    CHECK(reader.pending_message_size() == 0);
+    // The next message is assembled in the caller's old buffer and comes back whole.
+    REQUIRE(feed(make_frame({.op = opcode::binary, .payload = "short"})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == "short");
+    CHECK(into.data() == callers_buffer);
+    CHECK(reader.message_type() == opcode::binary);
+    // Fragments across the swap, and an empty message.
+    REQUIRE(feed(make_frame({.payload = "Hel", .fin = false})) == frame_reader::kind::need_more);
+    REQUIRE(feed(make_frame({.op = opcode::continuation, .payload = "lo"})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into == "Hello");
+    REQUIRE(feed(make_frame({.payload = ""})) == frame_reader::kind::message);
+    reader.take_message(into);
+    CHECK(into.empty());
+    // A buffer over reused_buffer_limit is not kept by the reader.
+    std::string huge;
+    huge.reserve(frame_reader::reused_buffer_limit + 1);
+    const char* huge_buffer = huge.data();
+    REQUIRE(feed(make_frame({.payload = "x"})) == frame_reader::kind::message);
+    reader.take_message(huge);
+    CHECK(huge == "x");
+    REQUIRE(feed(make_frame({.payload = "y"})) == frame_reader::kind::message);
+    std::string after;
+    reader.take_message(after);
+    CHECK(after == "y");
+    CHECK(after.data() != huge_buffer);
+}
+
 TEST_CASE("5.4 fragmentation errors: continuation without a start, a new message inside a fragmented one")
 {
     CHECK(error_of(make_frame({.op = opcode::continuation, .payload = "x"})) == close_code::protocol_error);

@@ -21,14 +21,17 @@ namespace covet::ws::testing {
 
 using namespace std::chrono_literals;
 
+// Reads into one message (read(message&)); the clients of the tests read()
+// by value, so both ways are exercised.
 inline task<void> echo_loop(connection conn)
 {
+    message msg;
     for (;;) {
-        auto msg = co_await conn.read();
-        if (!msg) {
+        auto got = co_await conn.read(msg);
+        if (!got) {
             break;
         }
-        auto sent = co_await conn.send(msg->type, msg->data);
+        auto sent = co_await conn.send(msg.type, msg.data);
         if (!sent) {
             break;
         }

@@ -8,6 +8,8 @@
 //       co_await conn.send_text(msg->data);
 //   }
 //
+// or, reusing one buffer for every message: ws::message msg; ... co_await conn.read(msg).
+//
 // What the connection does by itself: answers pings with pongs; answers a
 // close frame and closes TCP; fails the connection on every protocol
 // violation with the right close code (1002, 1007 invalid UTF-8, 1009 too
@@ -109,6 +111,11 @@ public:
     /// message_too_big after failing the connection, dead_peer, or the stream's
     /// error (end_of_stream, connection_reset...).
     task<result<message>> read();
+    /// The same, into `into` (type and data replaced). The buffers trade
+    /// places: the connection keeps the one `into` held (up to 64 KiB of it)
+    /// for the next message, so a loop reading into one ws::message allocates
+    /// nothing per message (while idle it holds that buffer: one more message).
+    task<result<void>> read(message& into);
 
     task<result<void>> send_text(std::string_view text);
     task<result<void>> send_binary(std::string_view data);

@@ -164,6 +164,20 @@ public:
     opcode message_type() const noexcept { return message_type_; }
     /// The last message; moves it out (the reader starts a fresh buffer).
     std::string take_message() noexcept { return std::move(message_); }
+    /// The last message, swapped into `into`: the reader keeps the buffer
+    /// `into` held for the next message (up to reused_buffer_limit bytes of
+    /// it), so a caller that reads into one string allocates nothing per message.
+    void take_message(std::string& into) noexcept
+    {
+        // libstdc++'s move assignment hands `into`'s old buffer to message_
+        // (a swap does the same, out of line and with more branches).
+        into = std::move(message_);
+        message_.clear();
+        if (message_.capacity() > reused_buffer_limit) {
+            std::string().swap(message_);
+        }
+    }
+    static constexpr std::size_t reused_buffer_limit = 64 * 1024;
     /// The payload of the last ping or pong (valid until the next call).
     std::string_view payload() const noexcept { return {control_.data(), control_size_}; }
     /// The status of a received close frame (no_status if it had none).
@@ -184,6 +198,7 @@ public:
 
 private:
     kind fail(std::uint16_t code, std::string_view reason) noexcept;
+    kind whole_message(std::span<const std::uint8_t> input, std::size_t& used);
     kind begin_frame();
     kind finish_control();
     kind finish_message();
