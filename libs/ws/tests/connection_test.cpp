@@ -79,7 +79,7 @@ TEST_CASE("handshake: 101 with the accept key, 400, 426 and 403 for bad requests
     });
 }
 
-TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB; read() and read(message&)")
+TEST_CASE("client echo: text and binary of many sizes, including 0 and 1 MiB, by read() and by read(message&)")
 {
     ws_server server;
     const std::string url = server.url("/echo");
