@@ -591,7 +591,7 @@ http::response invoke_endpoint_now(const void* fn, request_context* ctx)
     std::exception_ptr failure;
     try {
         H h;
-        if constexpr (std::tuple_size_v < H >> 0) {
+        if constexpr (std::tuple_size_v<H> != 0) {
             extract_all(h, *ctx, std::make_index_sequence<std::tuple_size_v<H>>{});
         }
         if constexpr (std::is_void_v<R>) {
@@ -621,7 +621,7 @@ task<http::response> invoke_endpoint(const void* fn, request_context* ctx)
         std::exception_ptr failure;
         try {
             H h;
-            if constexpr (std::tuple_size_v < H >> 0) {
+            if constexpr (std::tuple_size_v<H> != 0) {
                 extract_all(h, *ctx, std::make_index_sequence<std::tuple_size_v<H>>{});
             }
             if constexpr (info::args::inject_count > 0) {
